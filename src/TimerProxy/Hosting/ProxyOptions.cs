@@ -1,0 +1,36 @@
+namespace RedisTimer.Proxy.Hosting;
+
+/// <summary>The "Proxy" configuration section (appsettings.json, Proxy__* environment variables, command line).</summary>
+public sealed class ProxyOptions
+{
+    public const string Section = "Proxy";
+
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>0 asks the OS for a free port (tests).</summary>
+    public int Port { get; set; } = 6380;
+
+    /// <summary>host:port of the Redis to serve; empty starts an embedded redis-server.</summary>
+    public string? Upstream { get; set; }
+
+    public string? UpstreamUser { get; set; }
+    public string? UpstreamPassword { get; set; }
+    public int UpstreamDatabase { get; set; }
+    public int UpstreamConnectTimeoutMs { get; set; } = 2000;
+
+    /// <summary>Largest bulk string a client may send; keep it at most Redis's proto-max-bulk-len.</summary>
+    public long MaxBulkLength { get; set; } = Resp.RespLimits.DefaultMaxBulkLength;
+
+    /// <summary>On shutdown, how long a client's pending replies may take to arrive before it is closed.</summary>
+    public int ShutdownDrainMs { get; set; } = 5000;
+
+    public EmbeddedRedisOptions EmbeddedRedis { get; set; } = new();
+}
+
+public sealed class EmbeddedRedisOptions
+{
+    public string Executable { get; set; } = "redis-server";
+
+    /// <summary>Relative paths are under the working directory.</summary>
+    public string DataDirectory { get; set; } = "data/redis";
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Upstream;
+using RedisTimer.Resp;
+
+namespace RedisTimer.Proxy.Server;
+
+/// <summary>Kestrel hands each accepted client here; the session sees only pipes.</summary>
+public sealed class ClientConnectionHandler(
+    UpstreamConnector connector,
+    IOptions<ProxyOptions> options,
+    ILogger<ClientConnectionHandler> logger) : ConnectionHandler
+{
+    private readonly RespLimits _limits = new() { MaxBulkLength = options.Value.MaxBulkLength };
+
+    public override async Task OnConnectedAsync(ConnectionContext client)
+    {
+        ConnectionContext upstream;
+        try
+        {
+            upstream = await connector.ConnectAsync(client.ConnectionClosed);
+        }
+        catch (UpstreamUnavailableException e)
+        {
+            logger.LogWarning("Client {Client} refused: {Reason}", client.RemoteEndPoint, e.Message);
+            await ClientSession.RefuseAsync(client.Transport.Output, e.Message);
+            return;
+        }
+
+        await using (upstream)
+        {
+            var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+            var session = new ClientSession(client.Transport, upstream.Transport, _limits, connector.Describe,
+                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), logger);
+            await session.RunAsync(shutdown);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RedisTimer.Proxy.Hosting;
+
+namespace RedisTimer.Proxy.Upstream;
+
+/// <summary>Thrown when the upstream Redis cannot be reached or refuses the configured handshake.</summary>
+public sealed class UpstreamUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Opens one upstream connection per client, on Kestrel's socket transport so both legs share the same
+/// pipes and thread scheduling. Sends only what configuration asks for (AUTH, SELECT), nothing else.
+/// </summary>
+public sealed class UpstreamConnector : IAsyncDisposable
+{
+    private readonly UpstreamEndpoint _endpoint;
+    private readonly ProxyOptions _options;
+    private readonly SocketConnectionContextFactory _factory;
+
+    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, ILoggerFactory loggers)
+    {
+        _endpoint = endpoint;
+        _options = options.Value;
+        _factory = new SocketConnectionContextFactory(
+            new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true },
+            loggers.CreateLogger<SocketConnectionContextFactory>());
+    }
+
+    public string Describe => _endpoint.ToString();
+
+    public async Task<ConnectionContext> ConnectAsync(CancellationToken cancel)
+    {
+        var (host, port) = _endpoint.HostAndPort;
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+        {
+            timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
+            try
+            {
+                await socket.ConnectAsync(host, port, timeout.Token);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                string why = e is SocketException se ? se.Message : "connect timed out";
+                throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
+            }
+        }
+        var connection = _factory.Create(socket);
+        try
+        {
+            await HandshakeAsync(connection, cancel);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        return connection;
+    }
+
+    /// <summary>True when a TCP connection can be opened; sends nothing.</summary>
+    public async Task<bool> ProbeAsync(CancellationToken cancel)
+    {
+        try
+        {
+            var (host, port) = _endpoint.HostAndPort;
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
+            await socket.ConnectAsync(host, port, timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancel.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    // AUTH and SELECT from configuration; their replies are the proxy's, never the client's.
+    private async Task HandshakeAsync(ConnectionContext connection, CancellationToken cancel)
+    {
+        var commands = new List<string[]>();
+        if (!string.IsNullOrEmpty(_options.UpstreamPassword))
+        {
+            commands.Add(string.IsNullOrEmpty(_options.UpstreamUser)
+                ? ["AUTH", _options.UpstreamPassword]
+                : ["AUTH", _options.UpstreamUser, _options.UpstreamPassword]);
+        }
+        if (_options.UpstreamDatabase != 0) commands.Add(["SELECT", _options.UpstreamDatabase.ToString()]);
+        if (commands.Count == 0) return;
+
+        var output = connection.Transport.Output;
+        foreach (var command in commands)
+        {
+            var sb = new StringBuilder().Append('*').Append(command.Length).Append("\r\n");
+            foreach (var arg in command) sb.Append('$').Append(Encoding.UTF8.GetByteCount(arg)).Append("\r\n").Append(arg).Append("\r\n");
+            output.Write(Encoding.UTF8.GetBytes(sb.ToString()));
+        }
+        await output.FlushAsync(cancel);
+
+        var input = connection.Transport.Input;
+        int replies = 0;
+        while (replies < commands.Count)
+        {
+            var result = await input.ReadAsync(cancel);
+            var buffer = result.Buffer;
+            while (replies < commands.Count && TryReadLine(ref buffer, out string line))
+            {
+                if (line.StartsWith('-'))
+                    throw new UpstreamUnavailableException($"upstream {_endpoint} refused {commands[replies][0]}: {line[1..]}");
+                replies++;
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted && replies < commands.Count)
+                throw new UpstreamUnavailableException($"upstream {_endpoint} closed the connection during {commands[replies][0]}");
+        }
+    }
+
+    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out string line)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> bytes, "\r\n"u8))
+        {
+            line = "";
+            return false;
+        }
+        line = Encoding.UTF8.GetString(bytes);
+        buffer = buffer.Slice(reader.Position);
+        return true;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _factory.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
