@@ -58,7 +58,11 @@ public static class ProxyHost
                         listen => listen.UseConnectionHandler<ClientConnectionHandler>());
                     kestrel.AddServerHeader = false;
                 })
-                .UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true)
+                .UseSockets(sockets =>
+                {
+                    sockets.UnsafePreferInlineScheduling = true;
+                    sockets.WaitForDataBeforeAllocatingBuffer = false;
+                })
                 .Configure(_ => { }));
         return builder.Build();
     }

@@ -103,6 +103,7 @@ public sealed class ClientSession
         }
         finally
         {
+            _upstreamCloseExpected = true;
             await input.CompleteAsync();
             // The client is gone: Redis learns it once it has everything sent before. (A shutdown drain
             // keeps the upstream open until the replies already asked for have arrived.)

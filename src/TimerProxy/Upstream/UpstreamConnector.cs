@@ -28,7 +28,7 @@ public sealed class UpstreamConnector : IAsyncDisposable
         _endpoint = endpoint;
         _options = options.Value;
         _factory = new SocketConnectionContextFactory(
-            new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true },
+            new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true, WaitForDataBeforeAllocatingBuffer = false },
             loggers.CreateLogger<SocketConnectionContextFactory>());
     }
 

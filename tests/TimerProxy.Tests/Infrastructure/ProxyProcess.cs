@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace RedisTimer.Proxy.Tests.Infrastructure;
+
+/// <summary>
+/// The proxy as users run it: `dotnet RedisTimer.Proxy.dll --port N --upstream host:port`, a separate process
+/// (for memory, signals and kill -9). Its output is captured for assertions on what it logs.
+/// </summary>
+public sealed class ProxyProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly BlockingCollection<string> _lines = new();
+
+    public int Port { get; }
+    public int Pid => _process.Id;
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    public ProxyProcess(string? upstream, string? workingDirectory = null, IDictionary<string, string>? environment = null,
+        params string[] extraArgs)
+    {
+        Port = FreePort.Next();
+        var dll = Path.Combine(AppContext.BaseDirectory, "RedisTimer.Proxy.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(dll);
+        info.ArgumentList.Add("--port");
+        info.ArgumentList.Add(Port.ToString());
+        if (upstream is not null)
+        {
+            info.ArgumentList.Add("--upstream");
+            info.ArgumentList.Add(upstream);
+        }
+        else
+        {
+            // An empty upstream means "start the embedded redis-server".
+            info.Environment["Proxy__Upstream"] = "";
+        }
+        foreach (var a in extraArgs) info.ArgumentList.Add(a);
+        if (environment is not null)
+            foreach (var (k, v) in environment) info.Environment[k] = v;
+        _process = new Process { StartInfo = info };
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+        _lines.Add(line);
+    }
+
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Waits until a logged line contains <paramref name="text"/>.</summary>
+    public async Task WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Output.Contains(text)) return;
+            if (_process.HasExited) break;
+            await Task.Delay(25);
+        }
+        throw new TimeoutException($"proxy did not log '{text}'. Output:\n{Output}");
+    }
+
+    /// <summary>Waits until the proxy accepts connections.</summary>
+    public async Task WaitListeningAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"proxy exited early:\n{Output}");
+            try
+            {
+                using var c = new TcpClient();
+                await c.ConnectAsync("127.0.0.1", Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"proxy not listening on {Port}:\n{Output}");
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public void Signal(int signal) => Signals.Send(_process.Id, signal);
+
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit((int)timeout.TotalMilliseconds);
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                Signals.Send(_process.Id, Signals.SIGTERM);
+                if (!_process.WaitForExit(10_000))
+                {
+                    Signals.Send(_process.Id, Signals.SIGKILL);
+                    _process.WaitForExit(5_000);
+                }
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}
