@@ -18,7 +18,7 @@ public sealed class ClientConnectionHandler(
 
     public override async Task OnConnectedAsync(ConnectionContext client)
     {
-        ConnectionContext upstream;
+        UpstreamLink upstream;
         try
         {
             upstream = await connector.ConnectAsync(client.ConnectionClosed);
@@ -33,7 +33,7 @@ public sealed class ClientConnectionHandler(
         await using (upstream)
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-            var session = new ClientSession(client.Transport, upstream.Transport, _limits, connector.Describe,
+            var session = new ClientSession(client.Transport, upstream, _limits, connector.Describe,
                 TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), logger);
             await session.RunAsync(shutdown);
         }

@@ -87,8 +87,10 @@ public sealed class ClientSession
                 if (outcome != ProtocolError.None)
                 {
                     _logger.LogDebug("Client protocol error: {Error}", ProtocolErrors.Message(outcome, _scanner.ErrorByte));
-                    // Redis answers with its own text and closes, after the replies of what came before.
+                    // Redis answers with its own text and closes, after the replies of what came before;
+                    // the upstream stays open until then.
                     _upstreamCloseExpected = true;
+                    _stopReadingClient = true;
                     output.Write(CanonicalMalformedFrame(outcome, _scanner.ErrorByte));
                     await output.FlushAsync();
                     break;
@@ -105,8 +107,9 @@ public sealed class ClientSession
         {
             _upstreamCloseExpected = true;
             await input.CompleteAsync();
-            // The client is gone: Redis learns it once it has everything sent before. (A shutdown drain
-            // keeps the upstream open until the replies already asked for have arrived.)
+            // The client closed its side: half-close ours once everything is sent, so Redis still answers
+            // what it got (as it would answer the client directly). A protocol error or a shutdown drain
+            // instead waits for Redis's own close.
             if (!_stopReadingClient) await output.CompleteAsync();
         }
     }
@@ -218,7 +221,7 @@ public sealed class ClientSession
         }
         // The client's session ends with its upstream: stop reading it and close after the flush.
         _stopReadingClient = true;
-        _client.Input.CancelPendingRead();
+        try { _client.Input.CancelPendingRead(); } catch (InvalidOperationException) { } // already completed
         await output.CompleteAsync();
     }
 

@@ -2,9 +2,6 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
 
@@ -14,27 +11,22 @@ namespace RedisTimer.Proxy.Upstream;
 public sealed class UpstreamUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Opens one upstream connection per client, on Kestrel's socket transport so both legs share the same
-/// pipes and thread scheduling. Sends only what configuration asks for (AUTH, SELECT), nothing else.
+/// Opens one upstream connection per client. Sends only what configuration asks for (AUTH, SELECT), nothing else.
 /// </summary>
-public sealed class UpstreamConnector : IAsyncDisposable
+public sealed class UpstreamConnector
 {
     private readonly UpstreamEndpoint _endpoint;
     private readonly ProxyOptions _options;
-    private readonly SocketConnectionContextFactory _factory;
 
-    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, ILoggerFactory loggers)
+    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options)
     {
         _endpoint = endpoint;
         _options = options.Value;
-        _factory = new SocketConnectionContextFactory(
-            new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true, WaitForDataBeforeAllocatingBuffer = false },
-            loggers.CreateLogger<SocketConnectionContextFactory>());
     }
 
     public string Describe => _endpoint.ToString();
 
-    public async Task<ConnectionContext> ConnectAsync(CancellationToken cancel)
+    public async Task<UpstreamLink> ConnectAsync(CancellationToken cancel)
     {
         var (host, port) = _endpoint.HostAndPort;
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -52,7 +44,7 @@ public sealed class UpstreamConnector : IAsyncDisposable
                 throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
             }
         }
-        var connection = _factory.Create(socket);
+        var connection = new UpstreamLink(socket);
         try
         {
             await HandshakeAsync(connection, cancel);
@@ -84,7 +76,7 @@ public sealed class UpstreamConnector : IAsyncDisposable
     }
 
     // AUTH and SELECT from configuration; their replies are the proxy's, never the client's.
-    private async Task HandshakeAsync(ConnectionContext connection, CancellationToken cancel)
+    private async Task HandshakeAsync(UpstreamLink connection, CancellationToken cancel)
     {
         var commands = new List<string[]>();
         if (!string.IsNullOrEmpty(_options.UpstreamPassword))
@@ -96,7 +88,7 @@ public sealed class UpstreamConnector : IAsyncDisposable
         if (_options.UpstreamDatabase != 0) commands.Add(["SELECT", _options.UpstreamDatabase.ToString()]);
         if (commands.Count == 0) return;
 
-        var output = connection.Transport.Output;
+        var output = connection.Output;
         foreach (var command in commands)
         {
             var sb = new StringBuilder().Append('*').Append(command.Length).Append("\r\n");
@@ -105,7 +97,7 @@ public sealed class UpstreamConnector : IAsyncDisposable
         }
         await output.FlushAsync(cancel);
 
-        var input = connection.Transport.Input;
+        var input = connection.Input;
         int replies = 0;
         while (replies < commands.Count)
         {
@@ -136,9 +128,4 @@ public sealed class UpstreamConnector : IAsyncDisposable
         return true;
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _factory.Dispose();
-        return ValueTask.CompletedTask;
-    }
 }
