@@ -30,6 +30,7 @@ public sealed class ClientConnectionHandler(
             return;
         }
 
+        logger.LogDebug("Client {Client} connected, upstream connection to {Upstream} open", client.RemoteEndPoint, connector.Describe);
         await using (upstream)
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
@@ -37,5 +38,6 @@ public sealed class ClientConnectionHandler(
                 TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), logger);
             await session.RunAsync(shutdown);
         }
+        logger.LogDebug("Client {Client} disconnected", client.RemoteEndPoint);
     }
 }

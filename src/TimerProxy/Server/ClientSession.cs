@@ -26,7 +26,6 @@ public sealed class ClientSession
     // that close is the expected end, not an upstream failure.
     private volatile bool _upstreamCloseExpected;
     private volatile bool _stopReadingClient;
-    private long _lastUpstreamBytesAt;
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
         TimeSpan drain, ILogger logger)
@@ -53,21 +52,19 @@ public sealed class ClientSession
         await Task.WhenAll(requests, replies);
     }
 
-    // Graceful shutdown: stop taking requests, let the replies already asked for arrive (bounded), then close.
+    // Graceful shutdown: stop taking requests, then half-close the upstream. Redis answers everything it
+    // already received and closes (a blocked BLPOP simply ends), so the replies asked for arrive without
+    // the proxy counting them; the drain time bounds a Redis that takes too long.
     private async Task DrainAsync(Task requests, Task replies)
     {
         _stopReadingClient = true;
-        _client.Input.CancelPendingRead();
-        var deadline = Environment.TickCount64 + (long)_drain.TotalMilliseconds;
-        Volatile.Write(ref _lastUpstreamBytesAt, Environment.TickCount64);
-        while (!replies.IsCompleted && Environment.TickCount64 < deadline
-               && Environment.TickCount64 - Volatile.Read(ref _lastUpstreamBytesAt) < 200)
-        {
-            await Task.Delay(20);
-        }
+        try { _client.Input.CancelPendingRead(); } catch (InvalidOperationException) { }
+        _upstream.Output.CancelPendingFlush();
+        await requests; // after this nothing else writes to the upstream
         _upstreamCloseExpected = true;
-        _upstream.Input.CancelPendingRead();
         await _upstream.Output.CompleteAsync();
+        await Task.WhenAny(replies, Task.Delay(_drain));
+        _upstream.Input.CancelPendingRead();
     }
 
     private async Task PumpRequestsAsync()
@@ -96,7 +93,7 @@ public sealed class ClientSession
                     break;
                 }
                 var flush = await output.FlushAsync();
-                if (flush.IsCompleted || result.IsCompleted) break;
+                if (flush.IsCompleted || flush.IsCanceled || result.IsCompleted) break;
             }
         }
         catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException)
@@ -185,11 +182,7 @@ public sealed class ClientSession
                 var result = await input.ReadAsync();
                 if (result.IsCanceled) break;
                 var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    Volatile.Write(ref _lastUpstreamBytesAt, Environment.TickCount64);
-                    Copy(buffer, output);
-                }
+                Copy(buffer, output);
                 input.AdvanceTo(buffer.End);
                 var flush = await output.FlushAsync();
                 if (flush.IsCompleted) break; // client gone
