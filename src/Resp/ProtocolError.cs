@@ -20,7 +20,8 @@ public static class ProtocolErrors
     {
         ProtocolError.InvalidMultibulkLength => "ERR Protocol error: invalid multibulk length",
         ProtocolError.InvalidBulkLength => "ERR Protocol error: invalid bulk length",
-        ProtocolError.ExpectedDollar => $"ERR Protocol error: expected '$', got '{(char)got}'",
+        // Redis's error writer turns CR and LF into spaces.
+        ProtocolError.ExpectedDollar => $"ERR Protocol error: expected '$', got '{(got is (byte)'\r' or (byte)'\n' ? ' ' : (char)got)}'",
         ProtocolError.TooBigMultibulkCountString => "ERR Protocol error: too big mbulk count string",
         ProtocolError.TooBigBulkCountString => "ERR Protocol error: too big bulk count string",
         ProtocolError.TooBigInlineRequest => "ERR Protocol error: too big inline request",

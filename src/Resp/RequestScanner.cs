@@ -101,7 +101,9 @@ public sealed class RequestScanner
                         if (status != RequestEvent.End) return status;
                         if (length < 0 || length > _limits.MaxBulkLength) return Fail(ProtocolError.InvalidBulkLength);
                         _argsLeft--;
-                        _payloadLeft = length + 2; // Redis skips the two bytes after the payload without checking them
+                        // Redis skips the two bytes after the payload without checking them. (Saturate: under a
+                        // raised limit a length near long.MaxValue must wait for data, not overflow.)
+                        _payloadLeft = length <= long.MaxValue - 2 ? length + 2 : long.MaxValue;
                         _state = State.Payload;
                     }
                     break;
@@ -152,8 +154,9 @@ public sealed class RequestScanner
         var stop = IndexOfCrOrNul(unread, out bool foundCr);
         if (!foundCr || stop + 2 > unread.Length)
         {
-            long limitSeen = foundCr ? stop : unread.Length;
-            if (limitSeen > _limits.MaxInlineLength) return Fail(tooBig);
+            // Redis checks the limit only when strchr finds no CR; a CR without the byte after it just waits
+            // (string2ll then refuses an overlong number).
+            if (!foundCr && unread.Length > _limits.MaxInlineLength) return Fail(tooBig);
             return RequestEvent.NeedMoreData;
         }
         var line = unread.Slice(0, stop);
