@@ -46,6 +46,7 @@ public static class ProxyHost
                 // Hosted services start in order: the upstream must be known before Kestrel accepts.
                 services.AddHostedService<EmbeddedRedis>();
                 services.AddHostedService<UpstreamWatch>();
+                services.AddHostedService<StartupBanner>();
                 services.Configure<HostOptions>(o =>
                     o.ShutdownTimeout = TimeSpan.FromMilliseconds(
                         context.Configuration.GetValue($"{ProxyOptions.Section}:ShutdownDrainMs", 5000) + 2000));

@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Throughput/latency of the RedisTimer proxy compared with direct Redis, measured with redis-benchmark.
+# Starts its own redis-server and proxy on free loopback ports, runs every case interleaved
+# (direct, proxy, direct, proxy, ...) and reports the median of each side. See bench/README.md.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [-h|--help]
+
+  --quick      divide every request count by 5 (shorter, noisier run)
+  --no-build   use the existing Release build instead of running `dotnet build -c Release`
+  --rounds N   rounds per case (default: $ROUNDS or 3); each round runs direct then proxy
+
+Environment: ROUNDS, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET, KEYSPACE (see bench/README.md).
+EOF
+}
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd)
+PROXY_PROJECT="$REPO_DIR/src/TimerProxy"
+PROXY_DLL="$PROXY_PROJECT/bin/Release/net10.0/RedisTimer.Proxy.dll"
+RESULTS_DIR="$SCRIPT_DIR/results"
+
+ROUNDS=${ROUNDS:-3}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+REDIS_BENCHMARK=${REDIS_BENCHMARK:-redis-benchmark}
+REDIS_CLI=${REDIS_CLI:-redis-cli}
+DOTNET=${DOTNET:-dotnet}
+KEYSPACE=${KEYSPACE:-10000}   # -r for redis-benchmark: keys key:000000000000 .. key:<KEYSPACE-1>
+CLIENTS=50
+
+QUICK=0
+BUILD=1
+while (($#)); do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --no-build) BUILD=0 ;;
+        --rounds) [[ $# -ge 2 ]] || { echo "--rounds needs a value" >&2; exit 2; }; ROUNDS=$2; shift ;;
+        --rounds=*) ROUNDS=${1#--rounds=} ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer (got '$ROUNDS')" >&2; exit 2; }
+[[ "$KEYSPACE" =~ ^[1-9][0-9]*$ ]] || { echo "KEYSPACE must be a positive integer (got '$KEYSPACE')" >&2; exit 2; }
+
+# Request counts: each measurement should last ~2-3 s on the direct side (the proxy side is slower).
+DIV=1
+((QUICK)) && DIV=5
+N_P1=$((200000 / DIV))      # 50 clients, no pipelining
+N_P16=$((1000000 / DIV))    # 50 clients, -P 16
+N_LAT=$((50000 / DIV))      # 1 client, no pipelining (latency)
+
+for tool in "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" "$DOTNET" python3; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "required tool not found: $tool" >&2; exit 1; }
+done
+
+# --- processes we own, stopped on any exit --------------------------------------------------------
+
+WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/proxy-bench.XXXXXX")
+REDIS_PID=""
+PROXY_PID=""
+
+stop_pid() {   # stop_pid <pid> <name>: SIGTERM, wait up to 15 s, then SIGKILL. Only ever our own children.
+    local pid=$1 name=$2 i
+    [[ -n "$pid" ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "warning: $name (pid $pid) ignored SIGTERM, sending SIGKILL" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    # Proxy first, so it doesn't spend its shutdown complaining about a vanished upstream.
+    stop_pid "$PROXY_PID" proxy
+    stop_pid "$REDIS_PID" redis-server
+    if ((rc != 0)) && [[ -d "$WORK_DIR" ]]; then
+        echo "bench failed (exit $rc); logs:" >&2
+        for f in "$WORK_DIR"/*.log; do
+            [[ -f "$f" ]] || continue
+            echo "--- $f (last 20 lines)" >&2
+            tail -n 20 "$f" >&2 || true
+        done
+    fi
+    rm -rf "$WORK_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_ping() {   # wait_for_ping <port> <pid> <name>
+    local port=$1 pid=$2 name=$3 i
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$pid" 2>/dev/null || { echo "$name (pid $pid) exited during startup" >&2; return 1; }
+        if [[ "$("$REDIS_CLI" -h 127.0.0.1 -p "$port" PING 2>/dev/null || true)" == PONG ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "$name did not answer PING on port $port within 60 s" >&2
+    return 1
+}
+
+# --- build and start ------------------------------------------------------------------------------
+
+if ((BUILD)); then
+    echo "Building the proxy (Release)..." >&2
+    "$DOTNET" build -c Release --nologo -v quiet "$PROXY_PROJECT" >"$WORK_DIR/build.log" 2>&1 \
+        || { cat "$WORK_DIR/build.log" >&2; exit 1; }
+fi
+[[ -f "$PROXY_DLL" ]] || { echo "proxy not built: $PROXY_DLL missing (run without --no-build)" >&2; exit 1; }
+
+REDIS_PORT=$(free_port)
+"$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --dir "$WORK_DIR" --daemonize no --logfile '' >"$WORK_DIR/redis.log" 2>&1 &
+REDIS_PID=$!
+wait_for_ping "$REDIS_PORT" "$REDIS_PID" redis-server
+
+PROXY_PORT=$(free_port)
+while [[ "$PROXY_PORT" == "$REDIS_PORT" ]]; do PROXY_PORT=$(free_port); done
+"$DOTNET" "$PROXY_DLL" --port "$PROXY_PORT" --upstream "127.0.0.1:$REDIS_PORT" >"$WORK_DIR/proxy.log" 2>&1 &
+PROXY_PID=$!
+wait_for_ping "$PROXY_PORT" "$PROXY_PID" proxy
+echo "redis-server pid $REDIS_PID on 127.0.0.1:$REDIS_PORT, proxy pid $PROXY_PID on 127.0.0.1:$PROXY_PORT" >&2
+
+# --- measurement helpers --------------------------------------------------------------------------
+
+# bench_csv <port> <test> <clients> <pipeline> <requests> <size>
+# Prints "rps p50_ms p99_ms" from redis-benchmark --csv (7.x columns are looked up by header name).
+bench_csv() {
+    local port=$1 test=$2 clients=$3 pipeline=$4 requests=$5 size=$6 out
+    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" -t "$test" -c "$clients" -P "$pipeline" \
+        -n "$requests" -d "$size" -r "$KEYSPACE" --csv 2>"$WORK_DIR/benchmark.err") || {
+        echo "redis-benchmark failed against port $port:" >&2
+        cat "$WORK_DIR/benchmark.err" >&2
+        return 1
+    }
+    awk -F, -v want="$test" '
+        { gsub(/"/, "") }
+        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        toupper($1) == toupper(want) {
+            if (!("rps" in col) || !("p50_latency_ms" in col) || !("p99_latency_ms" in col)) exit 1
+            print $col["rps"], $col["p50_latency_ms"], $col["p99_latency_ms"]; found = 1
+        }
+        END { exit !found }' <<<"$out" || {
+        echo "could not parse redis-benchmark --csv output:" >&2
+        echo "$out" >&2
+        return 1
+    }
+}
+
+median() {   # median of the arguments (mean of the two middle values for an even count)
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) exit 1
+        if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%.10g\n", m }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+fmt_rps() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+fmt_ms() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
+
+# populate <size>: every key redis-benchmark -r $KEYSPACE can touch gets a <size>-byte value, so GET hits.
+populate() {
+    local size=$1 got
+    "$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" FLUSHALL >/dev/null
+    python3 - "$KEYSPACE" "$size" <<'PY' | "$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" --pipe >"$WORK_DIR/populate.log" 2>&1
+import sys
+keys, size = int(sys.argv[1]), int(sys.argv[2])
+value = b"x" * size
+out = sys.stdout.buffer
+for i in range(keys):
+    key = b"key:%012d" % i   # redis-benchmark's __rand_int__ format
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value))
+PY
+    # Sanity check through the proxy: the data set is what GET will read.
+    got=$("$REDIS_CLI" -h 127.0.0.1 -p "$PROXY_PORT" STRLEN "key:$(printf '%012d' $((KEYSPACE - 1)))")
+    [[ "$got" == "$size" ]] || { echo "populate check failed: STRLEN via proxy = '$got', want $size" >&2; return 1; }
+    got=$("$REDIS_CLI" -h 127.0.0.1 -p "$PROXY_PORT" DBSIZE)
+    [[ "$got" == "$KEYSPACE" ]] || { echo "populate check failed: DBSIZE via proxy = '$got', want $KEYSPACE" >&2; return 1; }
+}
+
+ROWS=()
+LAT_ROWS=()
+
+# run_case <label> <test> <clients> <pipeline> <requests> <size> [latency]
+run_case() {
+    local label=$1 test=$2 clients=$3 pipeline=$4 requests=$5 size=$6 latency=${7:-}
+    local r d p a b c
+    local -a d_rps=() p_rps=() d_p50=() p_p50=() d_p99=() p_p99=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        d=$(bench_csv "$REDIS_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
+        p=$(bench_csv "$PROXY_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
+        read -r a b c <<<"$d"; d_rps+=("$a"); d_p50+=("$b"); d_p99+=("$c")
+        read -r a b c <<<"$p"; p_rps+=("$a"); p_p50+=("$b"); p_p99+=("$c")
+        printf '  %-28s round %d/%d: direct %10.0f ops/s  proxy %10.0f ops/s\n' \
+            "$label" "$r" "$ROUNDS" "$(fmt_rps "${d_rps[-1]}")" "$(fmt_rps "${p_rps[-1]}")" >&2
+    done
+    local dm pm
+    dm=$(median "${d_rps[@]}"); pm=$(median "${p_rps[@]}")
+    ROWS+=("| $label | $(fmt_rps "$dm") | $(fmt_rps "$pm") | $(ratio "$pm" "$dm") |")
+    if [[ -n "$latency" ]]; then
+        dm=$(median "${d_p50[@]}"); pm=$(median "${p_p50[@]}")
+        LAT_ROWS+=("| $label p50 latency (ms) | $(fmt_ms "$dm") | $(fmt_ms "$pm") | $(ratio "$pm" "$dm") |")
+        dm=$(median "${d_p99[@]}"); pm=$(median "${p_p99[@]}")
+        LAT_ROWS+=("| $label p99 latency (ms) | $(fmt_ms "$dm") | $(fmt_ms "$pm") | $(ratio "$pm" "$dm") |")
+    fi
+}
+
+size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
+
+# --- run ------------------------------------------------------------------------------------------
+
+STARTED=$(date -u +%Y%m%d-%H%M%S)
+echo "Rounds: $ROUNDS, requests: -P 1 $N_P1, -P 16 $N_P16, 1-client $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ' (quick)')" >&2
+
+for size in 64 4096; do
+    echo "Populating $KEYSPACE keys with $(size_label "$size") values..." >&2
+    populate "$size"
+    # SET before GET; SET rewrites values of the same size, so GET always reads <size> bytes.
+    for test in SET GET; do
+        run_case "$test $(size_label "$size"), c$CLIENTS P1" "$test" "$CLIENTS" 1 "$N_P1" "$size"
+        run_case "$test $(size_label "$size"), c$CLIENTS P16" "$test" "$CLIENTS" 16 "$N_P16" "$size"
+    done
+done
+populate 64
+run_case "SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
+
+# --- report ---------------------------------------------------------------------------------------
+
+REDIS_VERSION=$("$REDIS_SERVER" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
+COMMIT=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+TABLE=$(
+    echo "# Proxy vs direct Redis ($STARTED UTC)"
+    echo
+    echo "commit $COMMIT, redis $REDIS_VERSION, $(nproc 2>/dev/null || echo '?') CPUs, $ROUNDS rounds interleaved (median of each side)," \
+        "requests -P 1: $N_P1, -P 16: $N_P16, 1 client: $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ', --quick')"
+    echo
+    echo "| case | direct ops/s | proxy ops/s | ratio (proxy/direct) |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${ROWS[@]}" "${LAT_ROWS[@]}"
+)
+
+mkdir -p "$RESULTS_DIR"
+OUT_FILE="$RESULTS_DIR/proxy-$STARTED.md"
+printf '%s\n' "$TABLE" >"$OUT_FILE"
+echo
+printf '%s\n' "$TABLE"
+echo
+echo "Written to ${OUT_FILE#"$REPO_DIR"/}" >&2
