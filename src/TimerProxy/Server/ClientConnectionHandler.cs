@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
@@ -11,6 +12,7 @@ namespace RedisTimer.Proxy.Server;
 /// <summary>Kestrel hands each accepted client here; the session sees only pipes.</summary>
 public sealed class ClientConnectionHandler(
     UpstreamConnector connector,
+    IHostApplicationLifetime lifetime,
     IOptions<ProxyOptions> options,
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler
 {
@@ -21,7 +23,9 @@ public sealed class ClientConnectionHandler(
         UpstreamLink upstream;
         try
         {
-            upstream = await connector.ConnectAsync(client.ConnectionClosed);
+            // Not the client's ConnectionClosed token: a client that sends its commands and half-closes at
+            // once (printf ... | nc -N) must still get its replies, as from Redis directly.
+            upstream = await connector.ConnectAsync(lifetime.ApplicationStopping);
         }
         catch (UpstreamUnavailableException e)
         {

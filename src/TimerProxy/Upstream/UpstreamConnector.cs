@@ -47,7 +47,14 @@ public sealed class UpstreamConnector
         var connection = new UpstreamLink(socket);
         try
         {
-            await HandshakeAsync(connection, cancel);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
+            await HandshakeAsync(connection, timeout.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            await connection.DisposeAsync();
+            throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: handshake did not complete ({e.Message})", e);
         }
         catch
         {
