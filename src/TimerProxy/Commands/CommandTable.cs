@@ -9,6 +9,21 @@ public enum CommandRoute : byte
     Forward,
     /// <summary>Forwarded; Redis replies and then closes the connection, which is not an upstream failure.</summary>
     ForwardThenClose,
+    /// <summary>Forwarded; the session notes the database the client selects (timer events name it).</summary>
+    ForwardSelect,
+    /// <summary>Forwarded; RESET also returns the client to database 0.</summary>
+    ForwardReset,
+    TimerNew,
+    TimerKill,
+    TimerInfo,
+    // Keyspace commands that must know about timers; rewritten only once timers exist, so that a proxy
+    // without timers leaves Redis's command statistics exactly as a direct connection would.
+    Type,
+    Rename,
+    RenameNx,
+    Move,
+    Copy,
+    Scan,
 }
 
 /// <summary>
@@ -23,9 +38,36 @@ public static class CommandTable
         switch (name.Length)
         {
             case 4:
+                if (Ascii.EqualsIgnoreCase(name, "TYPE"u8)) return CommandRoute.Type;
+                if (Ascii.EqualsIgnoreCase(name, "SCAN"u8)) return CommandRoute.Scan;
                 if (Ascii.EqualsIgnoreCase(name, "QUIT"u8)) return CommandRoute.ForwardThenClose;
+                if (Ascii.EqualsIgnoreCase(name, "MOVE"u8)) return CommandRoute.Move;
+                if (Ascii.EqualsIgnoreCase(name, "COPY"u8)) return CommandRoute.Copy;
+                break;
+            case 5:
+                if (Ascii.EqualsIgnoreCase(name, "RESET"u8)) return CommandRoute.ForwardReset;
+                break;
+            case 6:
+                if (Ascii.EqualsIgnoreCase(name, "SELECT"u8)) return CommandRoute.ForwardSelect;
+                if (Ascii.EqualsIgnoreCase(name, "RENAME"u8)) return CommandRoute.Rename;
+                break;
+            case 8:
+                if (Ascii.EqualsIgnoreCase(name, "RENAMENX"u8)) return CommandRoute.RenameNx;
+                break;
+            case 9:
+                if (Ascii.EqualsIgnoreCase(name, "TIMER.NEW"u8)) return CommandRoute.TimerNew;
+                break;
+            case 10:
+                if (Ascii.EqualsIgnoreCase(name, "TIMER.KILL"u8)) return CommandRoute.TimerKill;
+                if (Ascii.EqualsIgnoreCase(name, "TIMER.INFO"u8)) return CommandRoute.TimerInfo;
                 break;
         }
         return CommandRoute.Forward;
     }
+
+    /// <summary>Routes whose frame the session must see whole (to rewrite it or read an argument).</summary>
+    public static bool NeedsWholeFrame(CommandRoute route) => route >= CommandRoute.ForwardSelect;
+
+    /// <summary>The TIMER.* commands, always handled by the proxy.</summary>
+    public static bool IsTimerCommand(CommandRoute route) => route is CommandRoute.TimerNew or CommandRoute.TimerKill or CommandRoute.TimerInfo;
 }

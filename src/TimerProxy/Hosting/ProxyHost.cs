@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Server;
+using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
 using Serilog;
 
@@ -43,6 +44,9 @@ public static class ProxyHost
                 services.Configure<ProxyOptions>(context.Configuration.GetSection(ProxyOptions.Section));
                 services.AddSingleton<UpstreamEndpoint>();
                 services.AddSingleton<UpstreamConnector>();
+                services.AddSingleton<ControlPlane>();
+                services.AddSingleton<TimerLibrary>();
+                services.AddSingleton<TimerServices>();
                 // Hosted services start in order: the upstream must be known before Kestrel accepts.
                 services.AddHostedService<EmbeddedRedis>();
                 services.AddHostedService<UpstreamWatch>();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
 using RedisTimer.Resp;
 
@@ -12,6 +13,7 @@ namespace RedisTimer.Proxy.Server;
 /// <summary>Kestrel hands each accepted client here; the session sees only pipes.</summary>
 public sealed class ClientConnectionHandler(
     UpstreamConnector connector,
+    TimerServices timers,
     IHostApplicationLifetime lifetime,
     IOptions<ProxyOptions> options,
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler
@@ -39,7 +41,7 @@ public sealed class ClientConnectionHandler(
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
             var session = new ClientSession(client.Transport, upstream, _limits, connector.Describe,
-                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), logger);
+                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, options.Value.UpstreamDatabase, logger);
             await session.RunAsync(shutdown);
         }
         logger.LogDebug("Client {Client} disconnected", client.RemoteEndPoint);

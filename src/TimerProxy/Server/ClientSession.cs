@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Commands;
+using RedisTimer.Proxy.Timers;
 using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Server;
@@ -27,9 +28,19 @@ public sealed class ClientSession
     private volatile bool _upstreamCloseExpected;
     private volatile bool _stopReadingClient;
 
+    private readonly TimerServices _timers;
+    private CommandRoute _route;         // of the frame being scanned
+    private bool _wholeFrame;            // the frame being scanned is handled by the proxy, not streamed
+    private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
+    private int _db;                     // the client's selected database, as far as its SELECTs tell
+    private int _pendingInfoReplies;     // rewritten TIMER.INFO calls whose reply has not been seen
+    private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
+
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
-        TimeSpan drain, ILogger logger)
+        TimeSpan drain, TimerServices timers, int initialDb, ILogger logger)
     {
+        _timers = timers;
+        _db = initialDb;
         _client = client;
         _upstream = upstream;
         _scanner = new RequestScanner(limits);
@@ -67,6 +78,8 @@ public sealed class ClientSession
         _upstream.Input.CancelPendingRead();
     }
 
+    private enum ScanOutcome { NeedMoreData, ProtocolError, NeedTimerLibrary }
+
     private async Task PumpRequestsAsync()
     {
         var input = _client.Input;
@@ -78,17 +91,26 @@ public sealed class ClientSession
                 var result = await input.ReadAsync();
                 if (result.IsCanceled) break;
                 var buffer = result.Buffer;
-                var outcome = ForwardFrames(buffer, output, out SequencePosition consumed);
+                var outcome = RouteFrames(buffer, output, out SequencePosition consumed);
+
+                if (outcome == ScanOutcome.NeedTimerLibrary)
+                {
+                    // The frames before it are on their way; this one waits for the library, then is read again.
+                    input.AdvanceTo(consumed, consumed);
+                    await output.FlushAsync();
+                    await _timers.Library.EnsureLoadedAsync();
+                    continue;
+                }
                 input.AdvanceTo(consumed, buffer.End);
 
-                if (outcome != ProtocolError.None)
+                if (outcome == ScanOutcome.ProtocolError)
                 {
-                    _logger.LogDebug("Client protocol error: {Error}", ProtocolErrors.Message(outcome, _scanner.ErrorByte));
+                    _logger.LogDebug("Client protocol error: {Error}", ProtocolErrors.Message(_scanner.Error, _scanner.ErrorByte));
                     // Redis answers with its own text and closes, after the replies of what came before;
                     // the upstream stays open until then.
                     _upstreamCloseExpected = true;
                     _stopReadingClient = true;
-                    output.Write(CanonicalMalformedFrame(outcome, _scanner.ErrorByte));
+                    output.Write(CanonicalMalformedFrame(_scanner.Error, _scanner.ErrorByte));
                     await output.FlushAsync();
                     break;
                 }
@@ -99,6 +121,13 @@ public sealed class ClientSession
         catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException)
         {
             _logger.LogDebug(e, "Client read ended");
+        }
+        catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // The timer library could not be loaded: say so to the client, which then gets disconnected.
+            _logger.LogWarning(e, "Timer library unavailable");
+            _stopReadingClient = true;
+            await RefuseAsync(_client.Output, $"upstream {_upstreamName} unavailable: timer library could not be loaded: {e.Message}");
         }
         finally
         {
@@ -112,39 +141,92 @@ public sealed class ClientSession
     }
 
     /// <summary>
-    /// Frames what the client sent and writes every forwarded byte to the upstream writer. Returns the first
-    /// protocol error, having forwarded everything before the malformed frame.
+    /// Frames what the client sent. Forwarded frames are copied to the upstream writer in runs (a frame whose
+    /// name is known streams through even when incomplete); a frame the proxy handles is taken whole and
+    /// written rewritten in its place. Stops at the first protocol error, having forwarded what came before.
     /// </summary>
-    private ProtocolError ForwardFrames(in ReadOnlySequence<byte> buffer, PipeWriter output, out SequencePosition consumed)
+    private ScanOutcome RouteFrames(in ReadOnlySequence<byte> buffer, PipeWriter output, out SequencePosition consumed)
     {
         var reader = new SequenceReader<byte>(buffer);
         var frameStart = buffer.Start;
+        var forwardFrom = buffer.Start; // bytes from here on are the client's own, still to be copied
         while (true)
         {
             if (_scanner.AtFrameStart) frameStart = reader.Position;
             switch (_scanner.Next(ref reader))
             {
                 case RequestEvent.Name:
-                    if (CommandTable.Route(_scanner.Name) == CommandRoute.ForwardThenClose) _upstreamCloseExpected = true;
-                    break;
-                case RequestEvent.End:
-                    break;
-                case RequestEvent.NeedMoreData:
-                    // A frame whose name is known streams through; one still without a name waits to be whole.
-                    consumed = reader.Position;
-                    if (!_scanner.AtFrameStart && !_scanner.NameKnown)
+                    _route = CommandTable.Route(_scanner.Name);
+                    if (_route == CommandRoute.ForwardThenClose) _upstreamCloseExpected = true;
+                    _wholeFrame = CommandTable.NeedsWholeFrame(_route) && !_oversizedFrame
+                        && (CommandTable.IsTimerCommand(_route) || _route is CommandRoute.ForwardSelect or CommandRoute.ForwardReset
+                            || _timers.Library.IsLoaded);
+                    if (_wholeFrame && CommandTable.IsTimerCommand(_route) && !_timers.Library.IsLoaded)
                     {
+                        Copy(buffer.Slice(forwardFrom, frameStart), output);
                         _scanner.Reset();
                         consumed = frameStart;
+                        return ScanOutcome.NeedTimerLibrary;
                     }
-                    Copy(buffer.Slice(buffer.Start, consumed), output);
-                    return ProtocolError.None;
+                    break;
+
+                case RequestEvent.End:
+                    _oversizedFrame = false;
+                    if (!_wholeFrame) break;
+                    _wholeFrame = false;
+                    var frame = buffer.Slice(frameStart, reader.Position);
+                    var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
+                    if (HandleFrame(args, output, buffer.Slice(forwardFrom, frameStart)))
+                        forwardFrom = reader.Position;
+                    break;
+
+                case RequestEvent.NeedMoreData:
+                    consumed = reader.Position;
+                    if (!_scanner.AtFrameStart && (!_scanner.NameKnown || _wholeFrame))
+                    {
+                        // Not routable yet, or to be handled whole: wait for the rest, from the frame's start.
+                        if (_wholeFrame && buffer.Slice(frameStart).Length > MaxRewrittenFrame) _oversizedFrame = true;
+                        _scanner.Reset();
+                        _wholeFrame = false;
+                        consumed = frameStart;
+                    }
+                    Copy(buffer.Slice(forwardFrom, consumed), output);
+                    return ScanOutcome.NeedMoreData;
+
                 case RequestEvent.Error:
-                    Copy(buffer.Slice(buffer.Start, frameStart), output);
+                    Copy(buffer.Slice(forwardFrom, frameStart), output);
                     consumed = buffer.End;
-                    return _scanner.Error;
+                    return ScanOutcome.ProtocolError;
             }
         }
+    }
+
+    // A frame the proxy would rewrite but that is this large is forwarded as it is (Redis answers it):
+    // holding it whole could exceed the client pipe's limit.
+    private const long MaxRewrittenFrame = 256 * 1024;
+
+    /// <summary>
+    /// Acts on a whole frame the proxy looks into. Returns true when it wrote the frame's replacement (the
+    /// client's pending bytes before it are copied first); false leaves the frame to be forwarded unchanged.
+    /// </summary>
+    private bool HandleFrame(List<byte[]> args, PipeWriter output, in ReadOnlySequence<byte> before)
+    {
+        switch (_route)
+        {
+            case CommandRoute.ForwardSelect:
+                if (args.Count == 2 && RespInteger.TryParse(args[1], out long db) && db is >= 0 and <= int.MaxValue) _db = (int)db;
+                return false;
+            case CommandRoute.ForwardReset:
+                _db = 0;
+                return false;
+        }
+        var rewritten = new ArrayBufferWriter<byte>(256);
+        // Not rewritten (e.g. a keyspace command with Redis's arity error to come): forwarded unchanged.
+        if (!TimerCommandRewriter.TryWrite(_route, args, _db, rewritten)) return false;
+        Copy(before, output);
+        output.Write(rewritten.WrittenSpan);
+        if (_route == CommandRoute.TimerInfo) Interlocked.Increment(ref _pendingInfoReplies);
+        return true;
     }
 
     private static void Copy(in ReadOnlySequence<byte> bytes, PipeWriter output)
@@ -175,19 +257,35 @@ public sealed class ClientSession
         var input = _upstream.Input;
         var output = _client.Output;
         bool upstreamLost = false;
+        using var releaseHeldTail = new Timer(_ => { _releaseHeld = true; _upstream.Input.CancelPendingRead(); });
         try
         {
             while (true)
             {
                 var result = await input.ReadAsync();
-                if (result.IsCanceled) break;
                 var buffer = result.Buffer;
-                Copy(buffer, output);
-                input.AdvanceTo(buffer.End);
+                if (result.IsCanceled && !_releaseHeld) break;
+                if (Volatile.Read(ref _pendingInfoReplies) > 0 && !_releaseHeld)
+                {
+                    int found = 0;
+                    var outcome = InfoReplyRewriter.Rewrite(buffer, output, ref found, out var consumed);
+                    if (found > 0 && Interlocked.Add(ref _pendingInfoReplies, -found) < 0) Interlocked.Exchange(ref _pendingInfoReplies, 0);
+                    input.AdvanceTo(consumed, buffer.End);
+                    // Bytes held back because they might begin a TIMER.INFO reply go out anyway if nothing
+                    // follows soon (the reply may never come: DISCARD, CLIENT REPLY OFF, an aborted EXEC).
+                    releaseHeldTail.Change(outcome == InfoReplyRewriter.Outcome.Holding ? 20 : Timeout.Infinite, Timeout.Infinite);
+                }
+                else
+                {
+                    _releaseHeld = false;
+                    Copy(buffer, output);
+                    input.AdvanceTo(buffer.End);
+                }
                 var flush = await output.FlushAsync();
                 if (flush.IsCompleted) break; // client gone
                 if (result.IsCompleted)
                 {
+                    if (!buffer.IsEmpty && Volatile.Read(ref _pendingInfoReplies) > 0) continue; // flush held bytes first
                     upstreamLost = !_upstreamCloseExpected;
                     break;
                 }

@@ -1,0 +1,36 @@
+using System.Buffers;
+
+namespace RedisTimer.Resp;
+
+/// <summary>The arguments of one complete request frame, for the few commands the proxy rewrites.</summary>
+public static class RequestArguments
+{
+    /// <summary>
+    /// Splits a complete multibulk frame (already validated by <see cref="RequestScanner"/>) into its
+    /// arguments, name included. Allocates: used only off the forwarding path.
+    /// </summary>
+    public static List<byte[]> Parse(in ReadOnlySequence<byte> frame)
+    {
+        var reader = new SequenceReader<byte>(frame);
+        var args = new List<byte[]>();
+        long count = ReadLength(ref reader);
+        for (long i = 0; i < count; i++)
+        {
+            long length = ReadLength(ref reader);
+            var payload = new byte[length];
+            reader.TryCopyTo(payload);
+            reader.Advance(length + 2);
+            args.Add(payload);
+        }
+        return args;
+    }
+
+    private static long ReadLength(ref SequenceReader<byte> reader)
+    {
+        reader.Advance(1); // '*' or '$'
+        reader.TryReadTo(out ReadOnlySequence<byte> digits, (byte)'\r');
+        reader.Advance(1);
+        if (!RespInteger.TryParse(digits, out long value)) throw new InvalidDataException("frame was not validated");
+        return value;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using RedisTimer.Proxy.Timers;
+
+namespace RedisTimer.Proxy.Commands;
+
+/// <summary>
+/// Turns a client's TIMER.* command, and the keyspace commands that must know about timers, into a call
+/// of the proxy's function library, written to the client's own upstream connection. Redis then answers
+/// it in order with everything else, inside MULTI too, with the client's ACL.
+/// </summary>
+public static class TimerCommandRewriter
+{
+    private static readonly byte[] Fcall = "FCALL"u8.ToArray();
+    private static readonly byte[] Index = Encoding.ASCII.GetBytes(TimerSchema.IndexKey);
+
+    /// <summary>
+    /// Writes the rewritten command. Returns false when the frame is to be forwarded as it is (a keyspace
+    /// command with the wrong arity gets Redis's own error; a SCAN without TYPE needs no help).
+    /// </summary>
+    public static bool TryWrite(CommandRoute route, List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        byte[] dbArg = Encoding.ASCII.GetBytes(db.ToString());
+        int n = args.Count - 1; // arguments after the name
+        switch (route)
+        {
+            case CommandRoute.TimerNew:
+                if (n >= 1) Write(output, "timer_new", [args[1], Index], [dbArg, .. args.Skip(2)]);
+                else Write(output, "timer_new", [], [dbArg]);
+                return true;
+            case CommandRoute.TimerKill:
+                if (n == 1) Write(output, "timer_kill", [args[1], Index], [dbArg]);
+                else Write(output, "timer_kill", [], [dbArg]);
+                return true;
+            case CommandRoute.TimerInfo:
+                if (n == 1) Write(output, "timer_info", [args[1]], []);
+                else Write(output, "timer_info", [], [dbArg]); // the function answers the arity error
+                return true;
+            case CommandRoute.Type when n == 1:
+                Write(output, "timer_type", [args[1]], []);
+                return true;
+            case CommandRoute.Rename when n == 2:
+                Write(output, "timer_rename", [args[1], args[2], Index], [dbArg, "RENAME"u8.ToArray()]);
+                return true;
+            case CommandRoute.RenameNx when n == 2:
+                Write(output, "timer_rename", [args[1], args[2], Index], [dbArg, "RENAMENX"u8.ToArray()]);
+                return true;
+            case CommandRoute.Move when n == 2:
+                Write(output, "timer_move", [args[1], Index], [dbArg, args[2]]);
+                return true;
+            case CommandRoute.Copy when n >= 2:
+                Write(output, "timer_copy", [args[1], args[2]], [.. args.Skip(3)]);
+                return true;
+            case CommandRoute.Scan when n >= 1 && ScanTypeFilter(args) is int typeAt:
+                // Cursor and the other options as they are, the TYPE value last.
+                var rest = args.Skip(1).Where((_, i) => i + 1 != typeAt && i + 1 != typeAt + 1).ToList();
+                rest.Add(args[typeAt + 1]);
+                Write(output, "timer_scan", [], rest);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    // SCAN needs help only for TYPE timer-tzw (list timers) and TYPE hash (leave timers out).
+    private static int? ScanTypeFilter(List<byte[]> args)
+    {
+        int? found = null;
+        for (int i = 2; i + 1 < args.Count; i += 2)
+        {
+            if (Ascii.EqualsIgnoreCase(args[i], "TYPE"u8))
+            {
+                var value = args[i + 1];
+                found = Ascii.EqualsIgnoreCase(value, "timer-tzw"u8) || Ascii.EqualsIgnoreCase(value, "hash"u8) ? i : null;
+            }
+        }
+        // Options come in pairs after the cursor; anything odd is Redis's to refuse.
+        return args.Count % 2 == 0 ? found : null;
+    }
+
+    private static void Write(IBufferWriter<byte> output, string function, List<byte[]> keys, List<byte[]> argv)
+    {
+        WriteHeader(output, (byte)'*', 3 + keys.Count + argv.Count);
+        WriteBulk(output, Fcall);
+        WriteBulk(output, Encoding.ASCII.GetBytes(function));
+        WriteBulk(output, Encoding.ASCII.GetBytes(keys.Count.ToString()));
+        foreach (var k in keys) WriteBulk(output, k);
+        foreach (var a in argv) WriteBulk(output, a);
+    }
+
+    private static void WriteHeader(IBufferWriter<byte> output, byte type, long value)
+    {
+        var span = output.GetSpan(24);
+        span[0] = type;
+        Utf8Formatter.TryFormat(value, span[1..], out int written);
+        span[1 + written] = (byte)'\r';
+        span[2 + written] = (byte)'\n';
+        output.Advance(3 + written);
+    }
+
+    private static void WriteBulk(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
+    {
+        WriteHeader(output, (byte)'$', value.Length);
+        output.Write(value);
+        output.Write("\r\n"u8);
+    }
+}

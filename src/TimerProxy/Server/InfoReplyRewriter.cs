@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using RedisTimer.Proxy.Timers;
+using RedisTimer.Resp;
+
+namespace RedisTimer.Proxy.Server;
+
+/// <summary>
+/// Finds the replies of rewritten TIMER.INFO calls in the upstream byte stream and writes the module's
+/// reply in their place. Redis 7.0's Lua emits maps in hash order, so the function returns a one-entry map
+/// {magic: payload} (see timer-library.lua); its header, "%1" (RESP3) or "*2" (RESP2), tells the protocol.
+/// The search is a vectorized IndexOf and runs only while a TIMER.INFO reply is outstanding; it finds the
+/// reply also inside an EXEC array.
+/// </summary>
+public static class InfoReplyRewriter
+{
+    private static readonly byte[] Needle = Encoding.Latin1.GetBytes($"${TimerSchema.InfoMagic.Length}\r\n{TimerSchema.InfoMagic}\r\n");
+    private static readonly byte[] Resp2Head = "*2\r\n"u8.ToArray();
+    private static readonly byte[] Resp3Head = "%1\r\n"u8.ToArray();
+    private const int HeadLength = 4;
+
+    public enum Outcome { Done, Holding }
+
+    /// <summary>
+    /// Copies <paramref name="buffer"/> to <paramref name="output"/>, rewriting every complete marked reply.
+    /// Stops before a marked reply that is not complete yet, or before a tail that could begin one
+    /// (<see cref="Outcome.Holding"/>); <paramref name="consumed"/> says how far it got.
+    /// </summary>
+    public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed)
+    {
+        var rest = buffer;
+        while (true)
+        {
+            long at = IndexOf(rest, Needle);
+            if (at < 0)
+            {
+                long keep = PartialMarkerAtEnd(rest);
+                Copy(rest.Slice(0, rest.Length - keep), output);
+                consumed = rest.GetPosition(rest.Length - keep);
+                return keep > 0 ? Outcome.Holding : Outcome.Done;
+            }
+            if (at < HeadLength || !IsHead(rest.Slice(at - HeadLength, HeadLength), out bool resp3))
+            {
+                // Not ours after all (e.g. the magic inside a user's value): pass it on.
+                Copy(rest.Slice(0, at + Needle.Length), output);
+                rest = rest.Slice(at + Needle.Length);
+                continue;
+            }
+            var afterNeedle = rest.Slice(at + Needle.Length);
+            if (!TryReadBulk(afterNeedle, out var payload, out long bulkLength))
+            {
+                Copy(rest.Slice(0, at - HeadLength), output);
+                consumed = rest.GetPosition(at - HeadLength);
+                return Outcome.Holding;
+            }
+            Copy(rest.Slice(0, at - HeadLength), output);
+            WriteModuleReply(payload.ToArray(), resp3, output);
+            rewritten++;
+            rest = afterNeedle.Slice(bulkLength);
+        }
+    }
+
+    private static bool IsHead(in ReadOnlySequence<byte> head, out bool resp3)
+    {
+        Span<byte> b = stackalloc byte[HeadLength];
+        head.CopyTo(b);
+        resp3 = b.SequenceEqual(Resp3Head);
+        return resp3 || b.SequenceEqual(Resp2Head);
+    }
+
+    // "$<n>\r\n<n bytes>\r\n"
+    private static bool TryReadBulk(in ReadOnlySequence<byte> data, out ReadOnlySequence<byte> payload, out long consumed)
+    {
+        payload = default;
+        consumed = 0;
+        var reader = new SequenceReader<byte>(data);
+        if (!reader.TryRead(out byte type) || type != (byte)'$') return false;
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8)) return false;
+        if (!RespInteger.TryParse(digits, out long length) || reader.Remaining < length + 2) return false;
+        payload = reader.UnreadSequence.Slice(0, length);
+        consumed = reader.Consumed + length + 2;
+        return true;
+    }
+
+    private static void WriteModuleReply(byte[] payload, bool resp3, PipeWriter output)
+    {
+        switch (payload[0])
+        {
+            case (byte)'n':
+                output.Write(resp3 ? "_\r\n"u8 : "$-1\r\n"u8);
+                return;
+            case (byte)'e':
+                output.Write("-"u8);
+                output.Write(payload.AsSpan(1));
+                output.Write("\r\n"u8);
+                return;
+        }
+        // v<count>:<loop offset>\r\n<elements>
+        int lineEnd = payload.AsSpan().IndexOf("\r\n"u8);
+        var header = Encoding.ASCII.GetString(payload, 1, lineEnd - 1).Split(':');
+        int count = int.Parse(header[0]);
+        int loopAt = int.Parse(header[1]);
+        var elements = payload.AsSpan(lineEnd + 2);
+        output.Write(Encoding.ASCII.GetBytes(resp3 ? $"%{count / 2}\r\n" : $"*{count}\r\n"));
+        output.Write(elements[..loopAt]);
+        bool loop = elements[loopAt + 1] == (byte)'1';
+        output.Write(resp3 ? (loop ? "#t\r\n"u8 : "#f\r\n"u8) : (loop ? ":1\r\n"u8 : ":0\r\n"u8));
+        output.Write(elements[(loopAt + 4)..]);
+    }
+
+    // The longest end of the data that is a proper beginning of "<head><needle>".
+    private static long PartialMarkerAtEnd(in ReadOnlySequence<byte> data)
+    {
+        int max = (int)Math.Min(data.Length, HeadLength + Needle.Length - 1);
+        if (max == 0) return 0;
+        Span<byte> tail = stackalloc byte[max];
+        data.Slice(data.Length - max).CopyTo(tail);
+        for (int len = max; len > 0; len--)
+        {
+            var candidate = tail[(max - len)..];
+            if (IsPrefixOfMarker(candidate, Resp2Head) || IsPrefixOfMarker(candidate, Resp3Head)) return len;
+        }
+        return 0;
+    }
+
+    private static bool IsPrefixOfMarker(ReadOnlySpan<byte> candidate, byte[] head)
+    {
+        int inHead = Math.Min(candidate.Length, head.Length);
+        if (!candidate[..inHead].SequenceEqual(head.AsSpan(0, inHead))) return false;
+        return candidate[inHead..].SequenceEqual(Needle.AsSpan(0, candidate.Length - inHead));
+    }
+
+    private static long IndexOf(in ReadOnlySequence<byte> data, byte[] needle)
+    {
+        if (data.IsSingleSegment) return data.FirstSpan.IndexOf(needle);
+        // Rare (the reply spans pipe segments): search a flat copy.
+        return data.ToArray().AsSpan().IndexOf(needle);
+    }
+
+    private static void Copy(in ReadOnlySequence<byte> bytes, PipeWriter output)
+    {
+        foreach (var segment in bytes) output.Write(segment.Span);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Upstream;
+using StackExchange.Redis;
+
+namespace RedisTimer.Proxy.Timers;
+
+/// <summary>
+/// The proxy's Redis Function library (timer-library.lua). Loaded lazily, at the first timer command or
+/// when timers are found at start-up, with FUNCTION LOAD REPLACE; loaded again when it goes missing
+/// (FUNCTION FLUSH/DELETE, a Redis restart without persistence).
+/// </summary>
+public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> logger)
+{
+    public static readonly string Source = ReadSource();
+
+    private readonly object _sync = new();
+    private Task? _loading;
+    private volatile bool _loaded;
+
+    /// <summary>Raised once, when the library is first loaded: timers may now exist.</summary>
+    public event Action? Activated;
+
+    /// <summary>True once this proxy loaded the library; from then on keyspace commands are rewritten.</summary>
+    public bool IsLoaded => _loaded;
+
+    public Task EnsureLoadedAsync()
+    {
+        if (_loaded) return Task.CompletedTask;
+        lock (_sync)
+        {
+            if (_loading is null || _loading.IsFaulted) _loading = LoadAsync();
+            return _loading;
+        }
+    }
+
+    private async Task LoadAsync()
+    {
+        var mux = await control.GetAsync();
+        await mux.GetDatabase().ExecuteAsync("FUNCTION", "LOAD", "REPLACE", Source);
+        bool first = !_loaded;
+        _loaded = true;
+        logger.LogInformation("Timer library '{Library}' loaded", TimerSchema.LibraryName);
+        if (first) Activated?.Invoke();
+    }
+
+    /// <summary>Checks that the library is still in Redis and loads it again if not.</summary>
+    public async Task RepairAsync(IDatabase db)
+    {
+        var listed = await db.ExecuteAsync("FUNCTION", "LIST", "LIBRARYNAME", TimerSchema.LibraryName);
+        if (listed.Length > 0) return;
+        logger.LogWarning("Timer library '{Library}' is missing from Redis (FUNCTION FLUSH/DELETE, or a restart without persistence); loading it again", TimerSchema.LibraryName);
+        await db.ExecuteAsync("FUNCTION", "LOAD", "REPLACE", Source);
+    }
+
+    private static string ReadSource()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("timer-library.lua")
+            ?? throw new InvalidOperationException("timer-library.lua is not embedded");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

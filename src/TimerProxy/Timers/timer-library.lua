@@ -1,0 +1,271 @@
+#!lua name=redistimer
+-- RedisTimer's timer library, schema v1 (docs/STORAGE.md). Every change of a timer's state goes
+-- through one of these functions, so it is atomic, persisted and replicated by Redis itself.
+
+local TAG = '__timer-tzw__'         -- hash field that marks a timer; its value is the schema version
+local SCHEMA = '1'
+local EVENTS = 'timer-tzw:events'   -- channel: "<db>:<id>" after each change, for the schedulers
+local MAX_DUE = 9007199254740992    -- 2^53: the largest ms a sorted-set score holds exactly
+local INFO_MAGIC = '\27RedisTimerInfo1'  -- marks TIMER.INFO's reply for the proxy to re-encode
+
+local function arity(name)
+  return redis.error_reply("ERR wrong number of arguments for '" .. name .. "' command")
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+
+-- Redis's string2ll: optional '-', no '+', no leading zeros, no spaces, within int64.
+local function parse_int(s)
+  if s == '0' then return 0 end
+  local neg, digits = false, s
+  if string.sub(s, 1, 1) == '-' then neg, digits = true, string.sub(s, 2) end
+  if not string.match(digits, '^[1-9]%d*$') then return nil end
+  if #digits > 19 or (#digits == 19 and digits > '9223372036854775807') then
+    if not (neg and digits == '9223372036854775808') then return nil end
+  end
+  local n = tonumber(digits)
+  if neg then n = -n end
+  return n
+end
+
+local function fmt_ms(x) return string.format('%.3f', x) end
+
+-- 'none', 'timer' or 'other'
+local function kind(key)
+  local t = redis.call('TYPE', key)['ok']
+  if t == 'none' then return 'none' end
+  if t == 'hash' and redis.call('HEXISTS', key, TAG) == 1 then return 'timer' end
+  return 'other'
+end
+
+-- Versions tell a scheduler whether the timer it holds is still the one in Redis: server time in
+-- microseconds, made distinct from the previous version of the same key.
+local function new_version(previous)
+  local t = redis.call('TIME')
+  local v = t[1] .. string.format('%06d', tonumber(t[2]))
+  if previous and string.sub(previous, 1, #v) == v then
+    v = v .. '.' .. tostring((tonumber(string.match(previous, '%.(%d+)$')) or 0) + 1)
+  end
+  return v
+end
+
+local function publish(db, id)
+  redis.call('PUBLISH', EVENTS, db .. ':' .. id)
+end
+
+-- The module's failing TIMER.KILL still invalidates a WATCH on the key; re-setting its own expiry
+-- is a write that changes nothing else.
+local function touch(key)
+  local at = redis.call('PEXPIRETIME', key)
+  if at > 0 then
+    redis.call('PEXPIREAT', key, at)
+  else
+    redis.call('PEXPIREAT', key, MAX_DUE)
+    redis.call('PERSIST', key)
+  end
+end
+
+-- The timer will run FCALL fn with these keys; refuse what its creator could not run itself.
+local function acl_refusal(fn, keys)
+  if not redis.acl_check_cmd('FCALL', fn, '0') then
+    return redis.error_reply("NOPERM this user has no permissions to run the 'fcall' command")
+  end
+  if #keys > 0 and not redis.acl_check_cmd('FCALL', fn, tostring(#keys), unpack(keys)) then
+    return redis.error_reply('NOPERM this user has no permissions to access one of the keys used as arguments')
+  end
+  return nil
+end
+
+-- KEYS: id, index. ARGV: db, then the client's arguments after the id: f iv [LOOP] numkeys keys.. args..
+local function timer_new(keys, args)
+  if #keys < 2 or #args - 1 < 3 then return arity('timer.new') end
+  local id, index, db = keys[1], keys[2], args[1]
+  local iv = parse_int(args[3])
+  if iv == nil or iv <= 0 then return redis.error_reply('ERR invalid interval') end
+  local due = now_ms() + iv
+  if due > MAX_DUE then return redis.error_reply('ERR invalid interval') end
+  local pos, loop = 4, '0'
+  if args[4] ~= nil and string.upper(args[4]) == 'LOOP' then pos, loop = 5, '1' end
+  if args[pos] == nil then return arity('timer.new') end
+  local nk = parse_int(args[pos])
+  if nk == nil or nk < 0 then return redis.error_reply('ERR invalid numkeys') end
+  if nk > #args - pos then return arity('timer.new') end
+  local fkeys, fargs = {}, {}
+  for i = 1, nk do fkeys[i] = args[pos + i] end
+  for i = pos + nk + 1, #args do fargs[#fargs + 1] = args[i] end
+  local refused = acl_refusal(args[2], fkeys)
+  if refused then return refused end
+
+  local existing = kind(id)
+  local previous = nil
+  if existing == 'timer' then previous = redis.call('HGET', id, 'ver') end
+  if existing ~= 'none' then redis.call('DEL', id) end
+  redis.call('HSET', id, TAG, SCHEMA, 'fn', args[2], 'iv', args[3], 'loop', loop, 'due', fmt_ms(due),
+    'ver', new_version(previous), 'keys', cmsgpack.pack(fkeys), 'args', cmsgpack.pack(fargs))
+  redis.call('ZADD', index, due, id)
+  publish(db, id)
+  if existing == 'timer' then return 0 end
+  return 1
+end
+
+-- KEYS: id, index. ARGV: db.
+local function timer_kill(keys, args)
+  if #keys ~= 2 then return arity('timer.kill') end
+  local id, index = keys[1], keys[2]
+  local k = kind(id)
+  if k == 'none' then return 0 end
+  if k == 'other' then
+    touch(id)
+    return redis.error_reply('ERR wrong type')
+  end
+  redis.call('DEL', id)
+  redis.call('ZREM', index, id)
+  publish(args[1], id)
+  return 1
+end
+
+local function bulk(s) return '$' .. #s .. '\r\n' .. s .. '\r\n' end
+local function int(n) return ':' .. string.format('%.0f', n) .. '\r\n' end
+
+-- Every TIMER.INFO reply (value, nil or error) is a one-entry map {INFO_MAGIC: payload}: a one-entry map
+-- has no order to lose, and its header (%1 or *2) tells the proxy which protocol the client speaks, so it
+-- writes the module's reply: the ordered flat array (RESP2) or a map with a boolean (RESP3).
+-- Payload: "n" (no such key), "e<error text>", or "v<count>:<offset of the loop value>\r\n<RESP2 elements>".
+local function info_reply(payload) return { map = { [INFO_MAGIC] = payload } } end
+
+-- KEYS: id.
+local function timer_info(keys, args)
+  if #keys ~= 1 or #args ~= 0 then
+    return info_reply("eERR wrong number of arguments for 'timer.info' command")
+  end
+  local id = keys[1]
+  local k = kind(id)
+  if k == 'none' then return info_reply('n') end
+  if k == 'other' then return info_reply('eERR wrong type') end
+  local h = redis.call('HMGET', id, 'fn', 'iv', 'loop', 'due', 'keys', 'args')
+  local remaining = math.floor(tonumber(h[4]) - now_ms())
+  if remaining < 0 then remaining = 0 end
+  local head = bulk('function') .. bulk(h[1]) .. bulk('interval') .. int(tonumber(h[2]))
+    .. bulk('remaining') .. int(remaining) .. bulk('loop')
+  local parts = { head, ':' .. h[3] .. '\r\n' }
+  local count = 8
+  local fkeys, fargs = cmsgpack.unpack(h[5]), cmsgpack.unpack(h[6])
+  for i = 1, #fkeys do
+    parts[#parts + 1] = bulk('key' .. i) .. bulk(fkeys[i])
+    count = count + 2
+  end
+  for i = 1, #fargs do
+    parts[#parts + 1] = bulk('arg' .. i) .. bulk(fargs[i])
+    count = count + 2
+  end
+  return info_reply('v' .. count .. ':' .. #head .. '\r\n' .. table.concat(parts))
+end
+
+-- KEYS: key.
+local function timer_type(keys, args)
+  if kind(keys[1]) == 'timer' then return redis.status_reply('timer-tzw') end
+  return redis.call('TYPE', keys[1])
+end
+
+-- KEYS: src, dst, index. ARGV: db, 'RENAME' or 'RENAMENX'. The schedule follows the new name.
+local function timer_rename(keys, args)
+  local src, dst, index, db = keys[1], keys[2], keys[3], args[1]
+  local src_timer = kind(src) == 'timer'
+  local dst_timer = src ~= dst and kind(dst) == 'timer'
+  local r = redis.pcall(args[2], src, dst)
+  if type(r) == 'table' and r.err then return r end
+  if r == 0 or src == dst then return r end
+  if dst_timer then redis.call('ZREM', index, dst) end
+  if src_timer then
+    redis.call('ZREM', index, src)
+    redis.call('ZADD', index, tonumber(redis.call('HGET', dst, 'due')), dst)
+    redis.call('HSET', dst, 'ver', new_version(redis.call('HGET', dst, 'ver')))
+    publish(db, src)
+  end
+  if src_timer or dst_timer then publish(db, dst) end
+  return r
+end
+
+-- KEYS: key, index. ARGV: db, target db. The due time stays; the timer fires in the target db.
+local function timer_move(keys, args)
+  local key, index, db, target = keys[1], keys[2], args[1], args[2]
+  if kind(key) ~= 'timer' then return redis.pcall('MOVE', key, target) end
+  local due = redis.call('HGET', key, 'due')
+  local r = redis.pcall('MOVE', key, target)
+  if type(r) == 'table' and r.err then return r end
+  if r == 1 then
+    redis.call('ZREM', index, key)
+    publish(db, key)
+    redis.call('SELECT', target)
+    redis.call('ZADD', index, tonumber(due), key)
+    redis.call('HSET', key, 'ver', new_version(redis.call('HGET', key, 'ver')))
+    publish(target, key)
+  end
+  return r
+end
+
+-- KEYS: src, dst. ARGV: the COPY options. A timer is not copied (as the module refuses it).
+local function timer_copy(keys, args)
+  if kind(keys[1]) == 'timer' then return redis.error_reply('ERR not supported for this module key') end
+  return redis.pcall('COPY', keys[1], keys[2], unpack(args))
+end
+
+-- ARGV: cursor, MATCH/COUNT options, and the TYPE wanted ('timer-tzw' or 'hash', any case) last.
+-- Timers are hashes in Redis; SCAN TYPE timer-tzw lists them, SCAN TYPE hash leaves them out.
+local function timer_scan(keys, args)
+  local want_timers = string.lower(args[#args]) == 'timer-tzw'
+  local call = { 'SCAN' }
+  for i = 1, #args - 1 do call[#call + 1] = args[i] end
+  call[#call + 1] = 'TYPE'
+  call[#call + 1] = 'hash'
+  local r = redis.pcall(unpack(call))
+  if type(r) == 'table' and r.err then return r end
+  local out = {}
+  for _, k in ipairs(r[2]) do
+    if (redis.call('HEXISTS', k, TAG) == 1) == want_timers then out[#out + 1] = k end
+  end
+  return { r[1], out }
+end
+
+-- Fired by a scheduler inside MULTI, after WATCH id and a check of its version:
+-- a one-shot timer is deleted before its function runs, a LOOP timer re-armed from now.
+-- KEYS: id, index. ARGV: db. Returns 0 (deleted) or {version, due} (re-armed).
+local function timer_fire(keys, args)
+  local id, index = keys[1], keys[2]
+  local h = redis.call('HMGET', id, 'loop', 'iv', 'ver')
+  if h[1] == '1' then
+    local due = now_ms() + tonumber(h[2])
+    local ver = new_version(h[3])
+    redis.call('HSET', id, 'due', fmt_ms(due), 'ver', ver)
+    redis.call('ZADD', index, due, id)
+    publish(args[1], id)
+    return { ver, fmt_ms(due) }
+  end
+  redis.call('DEL', id)
+  redis.call('ZREM', index, id)
+  return 0
+end
+
+-- Drops an index entry whose key is no longer a timer (deleted, overwritten or expired directly).
+-- KEYS: index. ARGV: ids.
+local function timer_unindex(keys, args)
+  local removed = 0
+  for _, id in ipairs(args) do
+    if kind(id) ~= 'timer' then removed = removed + redis.call('ZREM', keys[1], id) end
+  end
+  return removed
+end
+
+redis.register_function{function_name='timer_new', callback=timer_new}
+redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
+redis.register_function{function_name='timer_info', callback=timer_info, flags={'no-writes', 'allow-stale'}}
+redis.register_function{function_name='timer_type', callback=timer_type, flags={'no-writes', 'allow-stale'}}
+redis.register_function{function_name='timer_rename', callback=timer_rename}
+redis.register_function{function_name='timer_move', callback=timer_move}
+redis.register_function{function_name='timer_copy', callback=timer_copy}
+redis.register_function{function_name='timer_scan', callback=timer_scan, flags={'no-writes', 'allow-stale'}}
+redis.register_function{function_name='timer_fire', callback=timer_fire}
+redis.register_function{function_name='timer_unindex', callback=timer_unindex, flags={'allow-oom'}}
