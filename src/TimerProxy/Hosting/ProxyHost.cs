@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Server;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
@@ -47,6 +48,9 @@ public static class ProxyHost
                 services.AddSingleton<ControlPlane>();
                 services.AddSingleton<TimerLibrary>();
                 services.AddSingleton<TimerServices>();
+                services.Configure<TimerOptions>(context.Configuration.GetSection(TimerOptions.Section));
+                services.AddSingleton<TimerScheduler>();
+                services.AddHostedService(sp => sp.GetRequiredService<TimerScheduler>());
                 // Hosted services start in order: the upstream must be known before Kestrel accepts.
                 services.AddHostedService<EmbeddedRedis>();
                 services.AddHostedService<UpstreamWatch>();
@@ -67,6 +71,14 @@ public static class ProxyHost
                 {
                     sockets.UnsafePreferInlineScheduling = true;
                     sockets.WaitForDataBeforeAllocatingBuffer = false;
+                    var cc = Environment.GetEnvironmentVariable("PROXY_EXP_CC");
+                    if (cc is not null)
+                        sockets.CreateBoundListenSocket = ep =>
+                        {
+                            var s = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(ep);
+                            UpstreamLink.SetCongestion(s, cc);
+                            return s;
+                        };
                 })
                 .Configure(_ => { }));
         return builder.Build();

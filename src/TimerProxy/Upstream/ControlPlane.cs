@@ -27,6 +27,7 @@ public sealed class ControlPlane(UpstreamEndpoint endpoint, IOptions<ProxyOption
             var config = new ConfigurationOptions
             {
                 AbortOnConnectFail = false,
+                AllowAdmin = true, // INFO keyspace, to find the databases that hold timers
                 ClientName = "redistimer",
                 ConnectTimeout = Math.Max(options.Value.UpstreamConnectTimeoutMs, 5000),
                 SyncTimeout = 10000,

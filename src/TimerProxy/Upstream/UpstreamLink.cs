@@ -32,8 +32,16 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
     public UpstreamLink(Socket socket)
     {
         _socket = socket;
+        var cc = Environment.GetEnvironmentVariable("PROXY_EXP_CC");
+        if (cc is not null) SetCongestion(socket, cc);
         _receiving = ReceiveLoopAsync();
         _sending = SendLoopAsync();
+    }
+
+    public static void SetCongestion(Socket socket, string cc)
+    {
+        var b = System.Text.Encoding.ASCII.GetBytes(cc);
+        socket.SetRawSocketOption(6 /* IPPROTO_TCP */, 13 /* TCP_CONGESTION */, b);
     }
 
     /// <summary>What Redis sends.</summary>

@@ -1,0 +1,19 @@
+namespace RedisTimer.Proxy.Scheduling;
+
+/// <summary>The "Timers" configuration section.</summary>
+public sealed class TimerOptions
+{
+    public const string Section = "Timers";
+
+    /// <summary>How often the index is read again to repair what events missed (and the clock re-synced).</summary>
+    public int ReconcileIntervalMs { get; set; } = 1000;
+
+    /// <summary>How far ahead timers are held in memory.</summary>
+    public int WindowMs { get; set; } = 10_000;
+
+    /// <summary>At most this many timers per database are loaded in one reconciliation (bounds memory).</summary>
+    public int MaxLoaded { get; set; } = 200_000;
+
+    /// <summary>Timers fired in one transaction.</summary>
+    public int FireBatchSize { get; set; } = 256;
+}

@@ -1,0 +1,342 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RedisTimer.Proxy.Timers;
+using RedisTimer.Proxy.Upstream;
+using StackExchange.Redis;
+
+namespace RedisTimer.Proxy.Scheduling;
+
+/// <summary>
+/// Fires due timers. Holds the near future in memory (<see cref="DueQueue"/>), filled from each database's
+/// index, kept current by the library's change events and repaired by a periodic reconciliation.
+/// Each fire is one transaction: WATCH the timer, check its version, then MULTI / timer_fire (delete a
+/// one-shot timer, re-arm a LOOP one) / FCALL of the user's function / EXEC, so a timer reset, killed or
+/// fired by another proxy meanwhile is not fired again. It starts only once timers exist, and with no
+/// timers left it goes quiet: no polling.
+/// </summary>
+public sealed class TimerScheduler : IHostedService, IAsyncDisposable
+{
+    private static readonly Meter Meter = new("RedisTimer.Timers");
+    private static readonly Counter<long> FiredCounter = Meter.CreateCounter<long>("timers.fired");
+    private static readonly Counter<long> FunctionErrorCounter = Meter.CreateCounter<long>("timers.function_errors");
+    private static readonly Counter<long> StaleCounter = Meter.CreateCounter<long>("timers.stale_skipped");
+
+    private readonly ControlPlane _control;
+    private readonly TimerLibrary _library;
+    private readonly TimerOptions _options;
+    private readonly ILogger<TimerScheduler> _logger;
+    private readonly ServerClock _clock = new();
+    private readonly DueQueue _queue = new();
+    private readonly HashSet<int> _databases = new();
+    private readonly Channel<(int Db, RedisKey Id)> _events = Channel.CreateUnbounded<(int, RedisKey)>(new() { SingleReader = true });
+    private readonly SemaphoreSlim _wakeFire = new(0, 1);
+    private readonly SemaphoreSlim _wakeReconcile = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _startSync = new();
+    private Task? _running;
+    private long _fired, _functionErrors, _staleSkipped;
+
+    public TimerScheduler(ControlPlane control, TimerLibrary library, IOptions<TimerOptions> options, ILogger<TimerScheduler> logger)
+    {
+        _control = control;
+        _library = library;
+        _options = options.Value;
+        _logger = logger;
+        _library.Activated += Start;
+    }
+
+    public long Fired => Interlocked.Read(ref _fired);
+    public long FunctionErrors => Interlocked.Read(ref _functionErrors);
+    public long StaleSkipped => Interlocked.Read(ref _staleSkipped);
+    public int Held => _queue.Count;
+
+    public Task StartAsync(CancellationToken cancel) => Task.CompletedTask;
+
+    /// <summary>Begins scheduling (once); called when the library is loaded.</summary>
+    public void Start()
+    {
+        lock (_startSync)
+        {
+            if (_running is not null || _stopping.IsCancellationRequested) return;
+            _running = RunAsync(_stopping.Token);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        var mux = await _control.GetAsync();
+        await _clock.SyncAsync(mux.GetDatabase());
+        var subscriber = mux.GetSubscriber();
+        await subscriber.SubscribeAsync(RedisChannel.Literal(TimerSchema.EventsChannel), (_, message) => OnEvent(message));
+        _logger.LogInformation("Timer scheduler started");
+        await Task.WhenAll(
+            Guard(() => ReconcileLoopAsync(mux, stop), "reconciliation"),
+            Guard(() => EventLoopAsync(mux, stop), "events"),
+            Guard(() => FireLoopAsync(mux, stop), "firing"));
+    }
+
+    private async Task Guard(Func<Task> loop, string name)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await loop();
+                return;
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Timer {Loop} loop failed; restarting in 1 s", name);
+                await Task.Delay(1000).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // "<db>:<id>"
+    private void OnEvent(RedisValue message)
+    {
+        byte[] bytes = message!;
+        int colon = Array.IndexOf(bytes, (byte)':');
+        if (colon <= 0 || !int.TryParse(Encoding.ASCII.GetString(bytes, 0, colon), out int db)) return;
+        _events.Writer.TryWrite((db, (RedisKey)bytes.AsSpan(colon + 1).ToArray()));
+    }
+
+    private async Task EventLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
+    {
+        var reader = _events.Reader;
+        var batch = new List<(int Db, RedisKey Id)>();
+        while (await reader.WaitToReadAsync(stop))
+        {
+            batch.Clear();
+            while (batch.Count < 1000 && reader.TryRead(out var e)) batch.Add(e);
+            bool newDb;
+            lock (_databases)
+            {
+                int before = _databases.Count;
+                foreach (var e in batch) _databases.Add(e.Db);
+                newDb = _databases.Count != before;
+            }
+            if (newDb) Release(_wakeReconcile);
+            var loads = batch.Select(e => LoadAsync(mux.GetDatabase(e.Db), e.Db, e.Id)).ToArray();
+            await Task.WhenAll(loads);
+            Apply(loads.Select(l => l.Result), batch);
+        }
+    }
+
+    private async Task ReconcileLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var db0 = mux.GetDatabase();
+            await _clock.SyncAsync(db0);
+            await _library.RepairAsync(db0);
+            bool anyTimers = false;
+            foreach (int db in await DatabasesWithIndexAsync(mux))
+            {
+                anyTimers = true;
+                await ReconcileDatabaseAsync(mux.GetDatabase(db), db);
+            }
+            if (!anyTimers && _queue.Count == 0)
+            {
+                // Nothing to watch: stay silent until an event or a timer command wakes us.
+                _logger.LogInformation("No timers left; the scheduler is idle");
+                await _wakeReconcile.WaitAsync(stop);
+                continue;
+            }
+            await Task.WhenAny(Task.Delay(_options.ReconcileIntervalMs, stop), _wakeReconcile.WaitAsync(stop));
+        }
+    }
+
+    private async Task<List<int>> DatabasesWithIndexAsync(ConnectionMultiplexer mux)
+    {
+        var found = new List<int>();
+        var keyspace = (string?)await mux.GetDatabase().ExecuteAsync("INFO", "keyspace") ?? "";
+        var candidates = new SortedSet<int>();
+        foreach (var line in keyspace.Split('\n'))
+            if (line.StartsWith("db") && int.TryParse(line.AsSpan(2, line.IndexOf(':') - 2), out int db)) candidates.Add(db);
+        lock (_databases) candidates.UnionWith(_databases);
+        foreach (int db in candidates)
+        {
+            if (await mux.GetDatabase(db).KeyExistsAsync(TimerSchema.IndexKey)) found.Add(db);
+            else lock (_databases) _databases.Remove(db);
+        }
+        lock (_databases) _databases.UnionWith(found);
+        return found;
+    }
+
+    private async Task ReconcileDatabaseAsync(IDatabase db, int dbNumber)
+    {
+        double horizon = _clock.NowMs + _options.WindowMs;
+        var entries = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, horizon,
+            take: _options.MaxLoaded);
+        var missing = entries.Where(e => !_queue.Contains(dbNumber, (byte[])e.Element!, e.Score)).ToList();
+        if (missing.Count == 0) return;
+        var ids = missing.Select(e => (Db: dbNumber, Id: (RedisKey)(byte[])e.Element!)).ToList();
+        var loads = ids.Select(e => LoadAsync(db, dbNumber, e.Id)).ToArray();
+        await Task.WhenAll(loads);
+        var gone = Apply(loads.Select(l => l.Result), ids);
+        if (gone.Count > 0)
+        {
+            // Deleted, overwritten or expired behind the proxy's back: drop their index entries now.
+            await db.ExecuteAsync("FCALL", ["timer_unindex", 1, TimerSchema.IndexKey, .. gone.Select(g => (object)(byte[])g!)]);
+        }
+    }
+
+    private static readonly RedisValue[] Fields = [TimerSchema.Tag, "ver", "due", "loop", "fn", "keys", "args"];
+
+    private static async Task<ScheduledTimer?> LoadAsync(IDatabase db, int dbNumber, RedisKey id)
+    {
+        try
+        {
+            var h = await db.HashGetAsync(id, Fields);
+            if (h[0].IsNull || h[1].IsNull || h[2].IsNull) return null;
+            return new ScheduledTimer(dbNumber, id, (string)h[1]!, double.Parse((string)h[2]!, System.Globalization.CultureInfo.InvariantCulture),
+                (string?)h[3] == "1", (string)h[4]!, MsgPackStrings.Keys((byte[])h[5]!), MsgPackStrings.Values((byte[])h[6]!));
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE"))
+        {
+            return null; // not a hash: not a timer
+        }
+    }
+
+    // Puts loaded timers due within the window in the queue (later ones come with a later reconciliation);
+    // returns the ids that are not timers.
+    private List<RedisKey> Apply(IEnumerable<ScheduledTimer?> loaded, List<(int Db, RedisKey Id)> ids)
+    {
+        double horizon = _clock.NowMs + _options.WindowMs;
+        var gone = new List<RedisKey>();
+        bool earlier = false;
+        int i = 0;
+        foreach (var timer in loaded)
+        {
+            var (db, id) = ids[i++];
+            if (timer is null)
+            {
+                _queue.Remove(db, id);
+                gone.Add(id);
+            }
+            else if (timer.DueMs <= horizon)
+            {
+                earlier |= _queue.Upsert(timer);
+            }
+        }
+        if (earlier) Release(_wakeFire);
+        return gone;
+    }
+
+    private async Task FireLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var due = _queue.TakeDue(_clock.NowMs, _options.FireBatchSize);
+            if (due.Count == 0)
+            {
+                double? next = _queue.NextDueMs();
+                int wait = next is null ? 1000 : (int)Math.Clamp(Math.Ceiling(next.Value - _clock.NowMs), 0, 1000);
+                if (wait > 0) await _wakeFire.WaitAsync(wait, stop);
+                continue;
+            }
+            foreach (var group in due.GroupBy(t => t.Db))
+                await FireAsync(mux.GetDatabase(group.Key), group.ToList());
+        }
+    }
+
+    private async Task FireAsync(IDatabase db, List<ScheduledTimer> timers)
+    {
+        if (await TryFireTogetherAsync(db, timers)) return;
+        if (timers.Count == 1)
+        {
+            Interlocked.Increment(ref _staleSkipped);
+            StaleCounter.Add(1);
+            return;
+        }
+        // Some timer changed since it was loaded: fire the others one by one, skipping the changed ones.
+        await Task.WhenAll(timers.Select(t => FireAsync(db, [t])));
+    }
+
+    private async Task<bool> TryFireTogetherAsync(IDatabase db, List<ScheduledTimer> timers)
+    {
+        var tran = db.CreateTransaction();
+        foreach (var t in timers) tran.AddCondition(Condition.HashEqual(t.Id, "ver", t.Version));
+        var claims = new Task<RedisResult>[timers.Count];
+        var calls = new Task<RedisResult>[timers.Count];
+        for (int i = 0; i < timers.Count; i++)
+        {
+            var t = timers[i];
+            claims[i] = tran.ExecuteAsync("FCALL", "timer_fire", 2, t.Id, TimerSchema.IndexKey, t.Db);
+            var args = new object[2 + t.Keys.Length + t.Args.Length];
+            args[0] = t.Function;
+            args[1] = t.Keys.Length;
+            int p = 2;
+            foreach (var k in t.Keys) args[p++] = k;
+            foreach (var a in t.Args) args[p++] = a;
+            calls[i] = tran.ExecuteAsync("FCALL", args);
+        }
+        bool committed = await tran.ExecuteAsync();
+        if (!committed)
+        {
+            foreach (var task in claims.Concat(calls)) _ = task.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            return false;
+        }
+        for (int i = 0; i < timers.Count; i++)
+        {
+            var t = timers[i];
+            Interlocked.Increment(ref _fired);
+            FiredCounter.Add(1);
+            try
+            {
+                await calls[i];
+            }
+            catch (RedisServerException e)
+            {
+                // As in the module, a failing function does not stop anything; unlike it, we say so.
+                Interlocked.Increment(ref _functionErrors);
+                FunctionErrorCounter.Add(1);
+                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db, t.Function, e.Message);
+            }
+            try
+            {
+                var claim = await claims[i];
+                if (t.Loop && claim.Resp2Type == ResultType.Array)
+                {
+                    var rearmed = (RedisResult[])claim!;
+                    if (_queue.Upsert(t with { Version = (string)rearmed[0]!, DueMs = double.Parse((string)rearmed[1]!, System.Globalization.CultureInfo.InvariantCulture) }))
+                        Release(_wakeFire);
+                }
+            }
+            catch (RedisServerException e)
+            {
+                _logger.LogWarning("Timer {Id} (db {Db}): re-arming failed: {Error}", (string?)t.Id, t.Db, e.Message);
+            }
+        }
+        return true;
+    }
+
+    private static void Release(SemaphoreSlim signal)
+    {
+        try { if (signal.CurrentCount == 0) signal.Release(); } catch (SemaphoreFullException) { }
+    }
+
+    public async Task StopAsync(CancellationToken cancel)
+    {
+        _stopping.Cancel();
+        if (_running is not null)
+        {
+            try { await _running.WaitAsync(cancel); } catch (OperationCanceledException) { }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        await _control.DisposeAsync();
+    }
+}
