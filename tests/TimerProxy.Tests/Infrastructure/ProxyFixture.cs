@@ -10,7 +10,7 @@ public class ProxyFixture : IAsyncLifetime
 
     protected virtual string[] RedisArgs => ["--enable-debug-command", "yes"];
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Redis = new RedisServer(RedisArgs);
         try
