@@ -50,11 +50,12 @@ public static class ProxyHost
                 services.AddSingleton<TimerServices>();
                 services.Configure<TimerOptions>(context.Configuration.GetSection(TimerOptions.Section));
                 services.AddSingleton<TimerScheduler>();
-                services.AddHostedService(sp => sp.GetRequiredService<TimerScheduler>());
                 // Hosted services start in order: the upstream must be known before Kestrel accepts.
                 services.AddHostedService<EmbeddedRedis>();
                 services.AddHostedService<UpstreamWatch>();
                 services.AddHostedService<StartupBanner>();
+                services.AddHostedService(sp => sp.GetRequiredService<TimerScheduler>());
+                services.AddHostedService<ExistingTimersCheck>();
                 services.Configure<HostOptions>(o =>
                     o.ShutdownTimeout = TimeSpan.FromMilliseconds(
                         context.Configuration.GetValue($"{ProxyOptions.Section}:ShutdownDrainMs", 5000) + 2000));
@@ -71,14 +72,6 @@ public static class ProxyHost
                 {
                     sockets.UnsafePreferInlineScheduling = true;
                     sockets.WaitForDataBeforeAllocatingBuffer = false;
-                    var cc = Environment.GetEnvironmentVariable("PROXY_EXP_CC");
-                    if (cc is not null)
-                        sockets.CreateBoundListenSocket = ep =>
-                        {
-                            var s = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(ep);
-                            UpstreamLink.SetCongestion(s, cc);
-                            return s;
-                        };
                 })
                 .Configure(_ => { }));
         return builder.Build();

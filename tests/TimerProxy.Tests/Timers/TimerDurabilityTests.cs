@@ -1,0 +1,90 @@
+using RedisTimer.Proxy.Tests.Infrastructure;
+
+namespace RedisTimer.Proxy.Tests.Timers;
+
+/// <summary>
+/// Due times are absolute on the Redis server clock: a proxy killed with -9, or Redis restarted from RDB or
+/// AOF, loses nothing; every timer still fires once, the overdue ones at once, LOOP timers go on.
+/// </summary>
+public class TimerDurabilityTests
+{
+    private static async Task LoadTestLibraryAsync(RedisServer redis)
+    {
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", "REPLACE", TimerFixture.TestLibrary));
+    }
+
+    private static async Task<List<string>> LogAsync(RedisServer redis)
+    {
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        return TimerFixture.ParseBulkArray(await direct.CallAsync("LRANGE", "rt:log", 0, -1));
+    }
+
+    private static int FiresOf(List<string> log, string id) => log.Count(l => l.Contains($"\"keys\":[\"{id}\"]"));
+
+    [Fact]
+    public async Task Proxy_killed_with_sigkill_and_restarted_fires_every_timer_once()
+    {
+        using var redis = new RedisServer();
+        await LoadTestLibraryAsync(redis);
+        using (var first = new ProxyProcess(redis.Endpoint))
+        {
+            await first.WaitListeningAsync();
+            using var c = await RawClient.ConnectAsync(first.Port);
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:overdue", "rt_log", "300", "1", "dur:overdue"));
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:later", "rt_log", "2500", "1", "dur:later"));
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:loop", "rt_log", "400", "LOOP", "1", "dur:loop"));
+            first.Signal(Signals.SIGKILL);
+            Assert.True(first.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+        await Task.Delay(800); // the first timer is now overdue, and nothing is running to fire it
+        Assert.Equal(0, FiresOf(await LogAsync(redis), "dur:overdue"));
+
+        using var second = new ProxyProcess(redis.Endpoint);
+        await second.WaitForLogAsync("resuming timers", TimeSpan.FromSeconds(30));
+        await TimerFixture.WaitUntilAsync(async () => FiresOf(await LogAsync(redis), "dur:later") == 1, TimeSpan.FromSeconds(20), "later timer");
+        await TimerFixture.WaitUntilAsync(async () => FiresOf(await LogAsync(redis), "dur:loop") >= 3, TimeSpan.FromSeconds(20), "loop timer");
+        await Task.Delay(500);
+        var log = await LogAsync(redis);
+        Assert.Equal(1, FiresOf(log, "dur:overdue"));
+        Assert.Equal(1, FiresOf(log, "dur:later"));
+    }
+
+    public static TheoryData<string, string[]> Persistence => new()
+    {
+        { "RDB", [] },
+        { "AOF", ["--appendonly", "yes", "--appendfsync", "always"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Persistence))]
+    public async Task Redis_restarted_from_persistence_fires_every_timer_once(string kind, string[] args)
+    {
+        using var redis = new RedisServer(args);
+        await LoadTestLibraryAsync(redis);
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using (var c = await RawClient.ConnectAsync(proxy.Port))
+        {
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:down", "rt_log", "700", "1", "dur:down"));
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:after", "rt_log", "3000", "1", "dur:after"));
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:loop", "rt_log", "500", "LOOP", "1", "dur:loop"));
+            if (kind == "RDB") Assert.Equal("+OK\r\n", await c.CallAsync("SAVE"));
+        }
+        redis.Stop(Signals.SIGKILL);
+        await Task.Delay(1200); // dur:down falls due while Redis is down
+        redis.Start(redis.Port);
+
+        using (var c = await RawClient.ConnectAsync(proxy.Port))
+        {
+            // The timers came back from disk, with their schedule.
+            Assert.Equal("+timer-tzw\r\n", await c.CallAsync("TYPE", "dur:after"));
+        }
+        await TimerFixture.WaitUntilAsync(async () => FiresOf(await LogAsync(redis), "dur:down") == 1, TimeSpan.FromSeconds(20), "overdue timer");
+        await TimerFixture.WaitUntilAsync(async () => FiresOf(await LogAsync(redis), "dur:after") == 1, TimeSpan.FromSeconds(20), "later timer");
+        await TimerFixture.WaitUntilAsync(async () => FiresOf(await LogAsync(redis), "dur:loop") >= 2, TimeSpan.FromSeconds(20), "loop timer");
+        await Task.Delay(500);
+        var log = await LogAsync(redis);
+        Assert.Equal(1, FiresOf(log, "dur:down"));
+        Assert.Equal(1, FiresOf(log, "dur:after"));
+    }
+}
