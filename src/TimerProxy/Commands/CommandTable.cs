@@ -24,6 +24,7 @@ public enum CommandRoute : byte
     Move,
     Copy,
     Scan,
+    Restore,
 }
 
 /// <summary>
@@ -50,6 +51,9 @@ public static class CommandTable
             case 6:
                 if (Ascii.EqualsIgnoreCase(name, "SELECT"u8)) return CommandRoute.ForwardSelect;
                 if (Ascii.EqualsIgnoreCase(name, "RENAME"u8)) return CommandRoute.Rename;
+                break;
+            case 7:
+                if (Ascii.EqualsIgnoreCase(name, "RESTORE"u8)) return CommandRoute.Restore;
                 break;
             case 8:
                 if (Ascii.EqualsIgnoreCase(name, "RENAMENX"u8)) return CommandRoute.RenameNx;

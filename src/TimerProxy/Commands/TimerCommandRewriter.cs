@@ -49,6 +49,10 @@ public static class TimerCommandRewriter
             case CommandRoute.Move when n == 2:
                 Write(output, "timer_move", [args[1], Index], [dbArg, args[2]]);
                 return true;
+            case CommandRoute.Restore when n >= 3:
+                // A restored timer is indexed where it lands, so it fires.
+                Write(output, "timer_restore", [args[1], Index], [dbArg, .. args.Skip(2)]);
+                return true;
             case CommandRoute.Copy when n >= 2:
                 Write(output, "timer_copy", [args[1], args[2]], [.. args.Skip(3)]);
                 return true;

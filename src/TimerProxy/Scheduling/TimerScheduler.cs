@@ -72,6 +72,11 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         await _clock.SyncAsync(mux.GetDatabase());
         var subscriber = mux.GetSubscriber();
         await subscriber.SubscribeAsync(RedisChannel.Literal(TimerSchema.EventsChannel), (_, message) => OnEvent(message));
+        // Renames, moves and restores done directly on Redis, not through the proxy, are seen here when
+        // keyspace notifications are enabled (notify-keyspace-events with E and g); the timer is then
+        // indexed under its new name. Without them, such changes must go through the proxy.
+        foreach (var evt in new[] { "rename_to", "move_to", "restore" })
+            await subscriber.SubscribeAsync(RedisChannel.Pattern($"__keyevent@*__:{evt}"), (channel, key) => OnKeyEvent(mux, channel, key));
         _logger.LogInformation("Timer scheduler started");
         await Task.WhenAll(
             Guard(() => ReconcileLoopAsync(mux, stop), "reconciliation"),
@@ -107,6 +112,17 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         int colon = Array.IndexOf(bytes, (byte)':');
         if (colon <= 0 || !int.TryParse(Encoding.ASCII.GetString(bytes, 0, colon), out int db)) return;
         _events.Writer.TryWrite((db, (RedisKey)bytes.AsSpan(colon + 1).ToArray()));
+    }
+
+    // "__keyevent@<db>__:<event>" carrying the key name
+    private void OnKeyEvent(ConnectionMultiplexer mux, RedisChannel channel, RedisValue key)
+    {
+        string name = channel.ToString();
+        int at = name.IndexOf('@') + 1, end = name.IndexOf("__:", StringComparison.Ordinal);
+        if (at <= 0 || end < at || !int.TryParse(name.AsSpan(at, end - at), out int db)) return;
+        _ = mux.GetDatabase(db).ExecuteAsync("FCALL", "timer_adopt", 2, (RedisKey)(byte[])key!, TimerSchema.IndexKey, db)
+            .ContinueWith(t => _logger.LogWarning(t.Exception!.GetBaseException(), "Adopting {Key} in db {Db} failed", (string?)key, db),
+                TaskContinuationOptions.OnlyOnFaulted);
     }
 
     private async Task EventLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)

@@ -259,6 +259,31 @@ local function timer_unindex(keys, args)
   return removed
 end
 
+-- A timer that arrived under a key the index does not know (RENAME, MOVE or RESTORE done directly on
+-- Redis, seen through keyspace notifications; or RESTORE through the proxy): index it where it is now.
+-- KEYS: key, index. ARGV: db. Returns 1 when the key is a timer.
+local function timer_adopt(keys, args)
+  local key, index = keys[1], keys[2]
+  if kind(key) ~= 'timer' then return 0 end
+  local due = tonumber(redis.call('HGET', key, 'due'))
+  if not redis.call('ZSCORE', index, key) then
+    redis.call('ZADD', index, due, key)
+    redis.call('HSET', key, 'ver', new_version(redis.call('HGET', key, 'ver')))
+    publish(args[1], key)
+  end
+  return 1
+end
+
+-- KEYS: key, index. ARGV: db, then RESTORE's arguments after the key.
+local function timer_restore(keys, args)
+  local call = { 'RESTORE', keys[1] }
+  for i = 2, #args do call[#call + 1] = args[i] end
+  local r = redis.pcall(unpack(call))
+  if type(r) == 'table' and r.err then return r end
+  timer_adopt(keys, args)
+  return r
+end
+
 redis.register_function{function_name='timer_new', callback=timer_new}
 redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
 redis.register_function{function_name='timer_info', callback=timer_info, flags={'no-writes', 'allow-stale'}}
@@ -268,4 +293,6 @@ redis.register_function{function_name='timer_move', callback=timer_move}
 redis.register_function{function_name='timer_copy', callback=timer_copy}
 redis.register_function{function_name='timer_scan', callback=timer_scan, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='timer_fire', callback=timer_fire}
+redis.register_function{function_name='timer_adopt', callback=timer_adopt}
+redis.register_function{function_name='timer_restore', callback=timer_restore}
 redis.register_function{function_name='timer_unindex', callback=timer_unindex, flags={'allow-oom'}}
