@@ -46,7 +46,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         _library = library;
         _options = options.Value;
         _logger = logger;
-        _library.Activated += Start;
+        _library.Activated = StartAsync;
     }
 
     public long Fired => Interlocked.Read(ref _fired);
@@ -56,17 +56,32 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancel) => Task.CompletedTask;
 
-    /// <summary>Begins scheduling (once); called when the library is loaded.</summary>
-    public void Start()
+    /// <summary>Begins scheduling (once); completes when the scheduler listens for changes.</summary>
+    public Task StartAsync()
     {
         lock (_startSync)
         {
-            if (_running is not null || _stopping.IsCancellationRequested) return;
-            _running = RunAsync(_stopping.Token);
+            if (_running is null && !_stopping.IsCancellationRequested) _running = RunAsync(_listening, _stopping.Token);
+            return _listening.Task;
         }
     }
 
-    private async Task RunAsync(CancellationToken stop)
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async Task RunAsync(TaskCompletionSource listening, CancellationToken stop)
+    {
+        try
+        {
+            await RunCoreAsync(listening, stop);
+        }
+        catch (Exception e)
+        {
+            listening.TrySetException(e);
+            throw;
+        }
+    }
+
+    private async Task RunCoreAsync(TaskCompletionSource listening, CancellationToken stop)
     {
         var mux = await _control.GetAsync();
         await _clock.SyncAsync(mux.GetDatabase());
@@ -78,6 +93,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         foreach (var evt in new[] { "rename_to", "move_to", "restore" })
             await subscriber.SubscribeAsync(RedisChannel.Pattern($"__keyevent@*__:{evt}"), (channel, key) => OnKeyEvent(mux, channel, key));
         _logger.LogInformation("Timer scheduler started");
+        listening.TrySetResult();
         await Task.WhenAll(
             Guard(() => ReconcileLoopAsync(mux, stop), "reconciliation"),
             Guard(() => EventLoopAsync(mux, stop), "events"),

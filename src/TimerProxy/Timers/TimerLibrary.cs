@@ -18,8 +18,11 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
     private Task? _loading;
     private volatile bool _loaded;
 
-    /// <summary>Raised once, when the library is first loaded: timers may now exist.</summary>
-    public event Action? Activated;
+    /// <summary>
+    /// Called once, when the library is first loaded (timers may now exist); the first timer command waits
+    /// for it, so the scheduler is listening for changes before any timer is created.
+    /// </summary>
+    public Func<Task>? Activated { get; set; }
 
     /// <summary>True once this proxy loaded the library; from then on keyspace commands are rewritten.</summary>
     public bool IsLoaded => _loaded;
@@ -41,7 +44,7 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
         bool first = !_loaded;
         _loaded = true;
         logger.LogInformation("Timer library '{Library}' loaded", TimerSchema.LibraryName);
-        if (first) Activated?.Invoke();
+        if (first && Activated is { } activated) await activated();
     }
 
     /// <summary>Checks that the library is still in Redis and loads it again if not.</summary>

@@ -52,8 +52,10 @@ local function new_version(previous)
   return v
 end
 
+-- A user without publish rights on the channel still gets the change made; schedulers then find it
+-- at their next reconciliation instead of at once.
 local function publish(db, id)
-  redis.call('PUBLISH', EVENTS, db .. ':' .. id)
+  redis.pcall('PUBLISH', EVENTS, db .. ':' .. id)
 end
 
 -- The module's failing TIMER.KILL still invalidates a WATCH on the key; re-setting its own expiry

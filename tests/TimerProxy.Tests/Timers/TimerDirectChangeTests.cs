@@ -1,0 +1,44 @@
+using RedisTimer.Proxy.Tests.Infrastructure;
+
+namespace RedisTimer.Proxy.Tests.Timers;
+
+/// <summary>A Redis with keyspace notifications on (E and g): changes made directly on Redis are followed.</summary>
+public class NotifyingRedisFixture : TimerFixture
+{
+    protected override string[] RedisArgs => ["--notify-keyspace-events", "Eg"];
+}
+
+public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<NotifyingRedisFixture>
+{
+    [Fact]
+    public async Task Rename_done_directly_on_redis_keeps_the_schedule_under_the_new_name()
+    {
+        using var proxied = await fx.ConnectProxyAsync();
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "direct:a", "rt_log", "1500", "1", "direct:b"));
+        using var direct = await fx.ConnectRedisAsync();
+        Assert.Equal("+OK\r\n", await direct.CallAsync("RENAME", "direct:a", "direct:b"));
+
+        await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["direct:b"])), TimeSpan.FromSeconds(15));
+        await Task.Delay(500);
+        Assert.Single((await fx.FiresAsync()).Where(f => f.Keys.SequenceEqual(["direct:b"])));
+        Assert.Equal(":0\r\n", await direct.CallAsync("EXISTS", "direct:b"));
+    }
+
+    [Fact]
+    public async Task Restore_of_a_dump_under_another_name_directly_on_redis_gives_a_live_timer()
+    {
+        using var proxied = await fx.ConnectProxyAsync();
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "direct:src", "rt_log", "1200", "1", "direct:copy"));
+        using var direct = await fx.ConnectRedisAsync();
+        await direct.SendCommandAsync("DUMP", "direct:src");
+        string dump = await direct.ReadReplyAsync();
+        var payload = System.Text.Encoding.Latin1.GetBytes(TimerFixture.ParseBulkArray("*1\r\n" + dump)[0]);
+        Assert.Equal("+OK\r\n", await direct.CallAsync("RESTORE", "direct:copy", "0", payload));
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "direct:src"));
+        await TimerFixture.WaitUntilAsync(async () => (await direct.CallAsync("ZSCORE", "timer-tzw:due", "direct:copy")) != "$-1\r\n",
+            TimeSpan.FromSeconds(10), "restored timer indexed");
+
+        await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["direct:copy"])), TimeSpan.FromSeconds(15));
+        Assert.Equal(":0\r\n", await direct.CallAsync("EXISTS", "direct:copy"));
+    }
+}
