@@ -83,6 +83,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private async Task RunCoreAsync(TaskCompletionSource listening, CancellationToken stop)
     {
+        EnsureThreadPoolHeadroom();
         var mux = await _control.GetAsync();
         await _clock.SyncAsync(mux.GetDatabase());
         var subscriber = mux.GetSubscriber();
@@ -98,6 +99,20 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             Guard(() => ReconcileLoopAsync(mux, stop), "reconciliation"),
             Guard(() => EventLoopAsync(mux, stop), "events"),
             Guard(() => FireLoopAsync(mux, stop), "firing"));
+    }
+
+    // A StackExchange.Redis transaction with conditions holds a thread while it waits for the WATCH checks
+    // replies (documented on ITransaction). With the default minimum of one pool thread per core, on a two-core
+    // machine the replies that would release it waited for the pool to grow: fires 0.5-1 s late, and (before
+    // ServerClock's lower bound) a clock sample taken meanwhile made later timers fire early. Measured in
+    // TimerFiringTests (a 100 ms LOOP fired 2-4 times in 1 s). The lasting fix is a fire path that does not
+    // block (its own connection with WATCH/MULTI/EXEC written by us); until then, headroom.
+    private const int MinPoolThreads = 32;
+
+    private static void EnsureThreadPoolHeadroom()
+    {
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        if (workers < MinPoolThreads) ThreadPool.SetMinThreads(MinPoolThreads, Math.Max(io, MinPoolThreads));
     }
 
     private async Task Guard(Func<Task> loop, string name)

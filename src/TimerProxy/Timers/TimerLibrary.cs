@@ -41,10 +41,28 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
     {
         var mux = await control.GetAsync();
         await mux.GetDatabase().ExecuteAsync("FUNCTION", "LOAD", "REPLACE", Source);
-        bool first = !_loaded;
         _loaded = true;
         logger.LogInformation("Timer library '{Library}' loaded", TimerSchema.LibraryName);
-        if (first && Activated is { } activated) await activated();
+        if (!_activated && Activated is { } activated)
+        {
+            _activated = true;
+            await activated();
+        }
+    }
+
+    private bool _activated;
+
+    /// <summary>
+    /// No timers are left: the next timer command loads the library again (so a Redis restarted without
+    /// persistence, or a FUNCTION FLUSH meanwhile, costs nothing), and keyspace commands pass unchanged.
+    /// </summary>
+    public void MarkIdle()
+    {
+        lock (_sync)
+        {
+            _loaded = false;
+            _loading = null;
+        }
     }
 
     /// <summary>Checks that the library is still in Redis and loads it again if not.</summary>

@@ -1,0 +1,77 @@
+using RedisTimer.Proxy.Tests.Infrastructure;
+
+namespace RedisTimer.Proxy.Tests.Timers;
+
+/// <summary>The proxy's function library: absent until timers are used, and loaded again when it goes missing.</summary>
+public class TimerLibraryTests
+{
+    [Fact]
+    public async Task A_proxy_without_timers_leaves_functions_scripts_and_command_stats_untouched()
+    {
+        using var redis = new RedisServer();
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        // The one thing a proxy asks at start-up is whether the library is there; then the statistics are reset.
+        await TimerFixture.WaitUntilAsync(async () => (await direct.CallAsync("INFO", "commandstats")).Contains("cmdstat_function|list:calls=1,"),
+            TimeSpan.FromSeconds(15), "start-up check");
+        Assert.Equal("+OK\r\n", await direct.CallAsync("CONFIG", "RESETSTAT"));
+
+        using var client = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal("+OK\r\n", await client.CallAsync("SET", "plain:k", "v"));
+        Assert.Equal("+string\r\n", await client.CallAsync("TYPE", "plain:k"));
+        Assert.Equal("+OK\r\n", await client.CallAsync("RENAME", "plain:k", "plain:k2"));
+        await Task.Delay(1500); // time in which a scheduler, were one running, would poll
+
+        var stats = await direct.CallAsync("INFO", "commandstats");
+        Assert.Equal("*0\r\n", await direct.CallAsync("FUNCTION", "LIST"));
+        Assert.Contains("number_of_cached_scripts:0", await direct.CallAsync("INFO", "memory"));
+        Assert.Contains("cmdstat_type:calls=1,", stats);
+        Assert.Contains("cmdstat_rename:calls=1,", stats);
+        Assert.DoesNotContain("cmdstat_fcall", stats);
+        Assert.DoesNotContain("cmdstat_function", stats);
+        Assert.DoesNotContain("cmdstat_time", stats);
+        Assert.DoesNotContain("cmdstat_info", stats);
+        Assert.Contains("connected_clients:2", await direct.CallAsync("INFO", "clients")); // this one and the client's
+    }
+
+    [Fact]
+    public async Task Function_flush_while_timers_exist_is_repaired_and_the_timer_still_fires()
+    {
+        using var redis = new RedisServer();
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        using var client = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal(":1\r\n", await client.CallAsync("TIMER.NEW", "lib:t", "rt_count", "2500", "1", "lib:count"));
+        Assert.Equal("+OK\r\n", await direct.CallAsync("FUNCTION", "FLUSH"));
+        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", TimerFixture.TestLibrary));
+
+        // Within a reconciliation the library is back: timer commands work again.
+        await TimerFixture.WaitUntilAsync(async () => (await client.CallAsync("TIMER.INFO", "lib:t")).StartsWith("*"),
+            TimeSpan.FromSeconds(10), "library reloaded");
+        await TimerFixture.WaitUntilAsync(async () => await direct.CallAsync("GET", "lib:count") == "$1\r\n1\r\n",
+            TimeSpan.FromSeconds(15), "timer fired");
+    }
+
+    [Fact]
+    public async Task Redis_restarted_without_persistence_gets_the_library_at_the_next_timer_command()
+    {
+        using var redis = new RedisServer();
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using (var client = await RawClient.ConnectAsync(proxy.Port))
+            Assert.Equal(":1\r\n", await client.CallAsync("TIMER.NEW", "lib:gone", "nofn", "60000", "0"));
+
+        redis.Stop(Signals.SIGKILL);
+        redis.Start(redis.Port); // empty: no RDB, no AOF, no functions
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", TimerFixture.TestLibrary));
+
+        // The first command may still meet the old state (the scheduler notices the empty Redis within a second).
+        await TimerFixture.WaitUntilAsync(async () =>
+        {
+            using var c = await RawClient.ConnectAsync(proxy.Port);
+            return await c.CallAsync("TIMER.NEW", "lib:new", "rt_count", "100", "1", "lib:count2") == ":1\r\n";
+        }, TimeSpan.FromSeconds(15), "TIMER.NEW accepted after the restart");
+        await TimerFixture.WaitUntilAsync(async () => await direct.CallAsync("GET", "lib:count2") == "$1\r\n1\r\n",
+            TimeSpan.FromSeconds(15), "timer fired");
+    }
+}
