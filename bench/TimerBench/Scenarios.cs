@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace RedisTimer.Bench;
+
+/// <summary>Counts for one run; <c>--quick</c> divides them by 10 (the lateness spread stays 5 s).</summary>
+public sealed record Settings(int Divisor, string RedisBenchmark)
+{
+    public int NewCount => 200_000 / Divisor;
+    public int BurstCount => 100_000 / Divisor;
+    public int LatenessCount => 20_000 / Divisor;
+    public int MemorySmall => 100_000 / Divisor;
+    public int MemoryLarge => 1_000_000 / Divisor;
+    public const int Connections = 8;
+    public const int Pipeline = 1000;
+    public const int BurstWindowMs = 100;
+    public const int LatenessSpreadMs = 5000;
+    public const int LatenessBatch = 200;
+    public const string FarFutureMs = "31536000000";   // one year: never fires during the run
+}
+
+/// <summary>The bench's own functions, loaded into every Redis it uses. Keys are written without being declared
+/// (allowed outside cluster mode), so timers need no keys or args for <c>bench_count</c>.</summary>
+public static class BenchLibrary
+{
+    public const string Source = """
+        #!lua name=timerbench
+        redis.register_function('bench_count', function(keys, args)
+          return redis.call('INCR', 'bm:count')
+        end)
+        redis.register_function('bench_lat', function(keys, args)
+          local t = redis.call('TIME')
+          local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+          return redis.call('RPUSH', 'bm:lat', string.format('%d', now - tonumber(args[1])))
+        end)
+        """;
+
+    public static void Load(RespConnection redis) => redis.Checked("FUNCTION", "LOAD", "REPLACE", Source);
+}
+
+public sealed class Results
+{
+    private readonly Dictionary<(string Metric, string Target), double> _values = new();
+    public List<string> Notes { get; } = new();
+    public List<string> Failures { get; } = new();
+
+    public void Set(string metric, Target target, double value) => _values[(metric, target.Name)] = value;
+    public double? Get(string metric, string target) => _values.TryGetValue((metric, target), out var v) ? v : null;
+    public void Note(Target target, string text) { Notes.Add($"{target.Name}: {text}"); Log.Info($"{target.Name}: {text}"); }
+    public void Fail(Target target, string scenario, string text) { Failures.Add($"{target.Name}, {scenario}: {text}"); Log.Info($"FAILED {target.Name}, {scenario}: {text}"); }
+}
+
+public static class Scenarios
+{
+    private static string S(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    // --- 1. TIMER.NEW / TIMER.KILL throughput -------------------------------------------------------------
+
+    public static void Throughput(Target target, Settings settings, Results results)
+    {
+        var n = settings.NewCount;
+        Log.Info($"{target.Name}: TIMER.NEW x {n} ({Settings.Connections} connections x pipeline {Settings.Pipeline})");
+        var create = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
+            (i, _) => ["TIMER.NEW", $"bm:new:{i}", "bench_count", "3600000", "0"], Pipelined.IsOne);
+        Report(target, results, "TIMER.NEW pipelined", create);
+        results.Set("new.pipelined", target, create.Rate);
+
+        Log.Info($"{target.Name}: TIMER.KILL x {n}");
+        var kill = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
+            (i, _) => ["TIMER.KILL", $"bm:new:{i}"], Pipelined.IsOne);
+        Report(target, results, "TIMER.KILL pipelined", kill);
+        results.Set("kill.pipelined", target, kill.Rate);
+
+        Log.Info($"{target.Name}: redis-benchmark -c 50 -P 32 -n {n} TIMER.NEW bm:rb:__rand_int__ bench_count 3600000 0");
+        results.Set("new.rb", target, RedisBenchmark(settings, target.TimerEndpoint, n));
+        using var timer = target.Timer();
+        timer.Checked("TIMER.KILL", "bm:rb:__rand_int__");
+    }
+
+    private static void Report(Target target, Results results, string what, PipelinedResult run)
+    {
+        Log.Info($"{target.Name}: {what}: {run.Rate:F0}/s ({run.Count} in {run.Seconds:F2} s)");
+        if (run.Errors > 0)
+            results.Fail(target, what, $"{run.Errors} of {run.Count} replies were not the expected one; first: {run.FirstError}");
+    }
+
+    /// <summary>redis-benchmark with a custom command; returns requests/s (7.x --csv column "rps").</summary>
+    private static double RedisBenchmark(Settings settings, string endpoint, int n)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        var info = new ProcessStartInfo(settings.RedisBenchmark) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-h", endpoint[..colon], "-p", endpoint[(colon + 1)..], "-c", "50", "-P", "32", "-n", S(n), "--csv",
+                     "TIMER.NEW", "bm:rb:__rand_int__", "bench_count", "3600000", "0" })
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"redis-benchmark exited {process.ExitCode}: {stderr.Result.Trim()} {stdout.Trim()}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var header = lines[0].Split(',').Select(c => c.Trim('"')).ToList();
+        var rps = header.IndexOf("rps");
+        if (rps < 0 || lines.Length < 2) throw new InvalidOperationException($"cannot parse redis-benchmark --csv output: {stdout}");
+        // The test name is the command line (no commas in it), so splitting on commas is safe.
+        return double.Parse(lines[^1].Split(',')[rps].Trim('"'), CultureInfo.InvariantCulture);
+    }
+
+    // --- 2. Burst: N one-shot timers due within 100 ms -------------------------------------------------------
+
+    public static void Burst(Target target, Settings settings, Results results)
+    {
+        var n = settings.BurstCount;
+        using var redis = target.Redis();
+        redis.Checked("DEL", "bm:count");
+        // Create fast enough beforehand: at least 2 s ahead, more when creation is slow on this target.
+        var rate = results.Get("new.pipelined", target.Name) ?? 20_000;
+        var leadMs = Math.Max(2000, (long)(1.5 * n / rate * 1000) + 500);
+        var firstDueMs = Target.ServerMicros(redis) / 1000 + leadMs;
+        long lateCreates = 0;
+        Log.Info($"{target.Name}: burst: creating {n} one-shot timers due within {Settings.BurstWindowMs} ms, first due in {leadMs} ms");
+        var create = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, nowMicros) =>
+        {
+            var dueMs = firstDueMs + (long)i * Settings.BurstWindowMs / n;
+            var interval = dueMs - nowMicros / 1000;
+            if (interval < 1) { Interlocked.Increment(ref lateCreates); interval = 1; }
+            return ["TIMER.NEW", $"bm:b:{i}", "bench_count", S(interval), "0"];
+        }, Pipelined.IsOne, timePerBatch: true);
+        Report(target, results, "burst creation", create);
+        var createdAt = Target.ServerMicros(redis);
+        results.Note(target, $"burst: {n} timers created in {create.Seconds:F2} s, {(firstDueMs * 1000 - createdAt) / 1000} ms before the first due time" +
+                             (lateCreates > 0 ? $"; {lateCreates} were created after their due time (interval 1)" : ""));
+
+        var offset = createdAt - Clock.LocalMicros();   // server clock - local clock (same host: ~0)
+        using var pingDirect = new Pinger(target.RedisEndpoint);
+        using var pingTimer = target.IsProxy ? new Pinger(target.TimerEndpoint) : null;
+
+        long firstFire = 0, done = 0, count = 0, now = 0;
+        var deadline = (firstDueMs + Settings.BurstWindowMs + 60_000) * 1000;
+        while (true)
+        {
+            redis.Write("GET", "bm:count");
+            redis.Write("TIME");
+            redis.Flush();
+            var reply = redis.Read();
+            now = Target.ParseTime(redis.Read()) ?? throw new InvalidOperationException("TIME failed");
+            count = reply is string s ? long.Parse(s) : 0;
+            if (count > 0 && firstFire == 0) firstFire = now;
+            if (count >= n) { done = now; break; }
+            if (now > deadline) break;
+            Thread.Sleep(2);
+        }
+        var windowFrom = firstDueMs * 1000 - offset;
+        var windowTo = now - offset;
+        var worstDirect = pingDirect.StopAndWorst(windowFrom, windowTo);
+        var worstTimer = pingTimer?.StopAndWorst(windowFrom, windowTo);
+
+        if (done == 0)
+        {
+            results.Fail(target, "burst", $"only {count} of {n} timers fired within 60 s after the last due time" +
+                                          (firstFire == 0 ? " (none fired)" : $" (first fire {(firstFire - firstDueMs * 1000) / 1000} ms after the first due time)"));
+            Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:b:{i}"], Pipelined.IsInteger);
+            return;
+        }
+        var allFired = (done - firstDueMs * 1000) / 1e6;
+        results.Set("burst.all", target, allFired);
+        results.Set("burst.first", target, (firstFire - firstDueMs * 1000) / 1e3);
+        results.Set("burst.rate", target, n / Math.Max(1e-6, (done - firstFire) / 1e6));
+        results.Set("burst.ping.direct", target, worstDirect / 1e3);
+        if (worstTimer is long w) results.Set("burst.ping.proxy", target, w / 1e3);
+        Log.Info($"{target.Name}: burst: all {n} fired {allFired:F3} s after the first due; worst PING direct {worstDirect / 1e3:F1} ms" +
+                 (worstTimer is long p ? $", via proxy {p / 1e3:F1} ms" : ""));
+        // Nothing should be left: one-shot keys are deleted when they fire.
+        var left = redis.Call("EXISTS", "bm:b:0", $"bm:b:{n / 2}", $"bm:b:{n - 1}");
+        if (left is not 0L) results.Fail(target, "burst", $"one-shot timer keys still exist after firing (EXISTS -> {Target.Describe(left)})");
+    }
+
+    // --- 3. Lateness: N one-shot timers spread evenly over 5 s ------------------------------------------------
+
+    public static void Lateness(Target target, Settings settings, Results results)
+    {
+        var n = settings.LatenessCount;
+        using var redis = target.Redis();
+        redis.Checked("DEL", "bm:lat");
+        var rate = results.Get("new.pipelined", target.Name) ?? 20_000;
+        var leadMs = Math.Max(1000, (long)(3.0 * n / rate * 1000) + 500);   // one connection, TIME per batch: slower than pipelined
+        var firstDueMicros = Target.ServerMicros(redis) + leadMs * 1000;
+        long lateCreates = 0;
+        Log.Info($"{target.Name}: lateness: {n} one-shot timers over {Settings.LatenessSpreadMs} ms, first due in {leadMs} ms");
+        var create = Pipelined.Run(target.TimerEndpoint, n, 1, Settings.LatenessBatch, (i, nowMicros) =>
+        {
+            var due = firstDueMicros + (long)i * Settings.LatenessSpreadMs * 1000 / n;
+            var interval = (long)Math.Round((due - nowMicros) / 1000.0);
+            if (interval < 1) { Interlocked.Increment(ref lateCreates); interval = 1; }
+            // The intended due time: the server time read just before this batch plus the interval.
+            return ["TIMER.NEW", $"bm:l:{i}", "bench_lat", S(interval), "0", S(nowMicros + interval * 1000)];
+        }, Pipelined.IsOne, timePerBatch: true);
+        Report(target, results, "lateness creation", create);
+        if (lateCreates > 0) results.Note(target, $"lateness: {lateCreates} timers were created after their due time");
+
+        var deadline = firstDueMicros + (Settings.LatenessSpreadMs + 30_000) * 1000L;
+        long fired;
+        while (true)
+        {
+            fired = (long)redis.Checked("LLEN", "bm:lat")!;
+            if (fired >= n || Target.ServerMicros(redis) > deadline) break;
+            Thread.Sleep(50);
+        }
+        if (fired < n)
+        {
+            results.Fail(target, "lateness", $"only {fired} of {n} timers fired within 30 s after the last due time");
+            Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:l:{i}"], Pipelined.IsInteger);
+            if (fired == 0) return;
+        }
+        var late = ((object?[])redis.Checked("LRANGE", "bm:lat", "0", "-1")!).Select(v => long.Parse((string)v!) / 1e3).Order().ToArray();
+        double Pct(double p) => late[Math.Clamp((int)Math.Ceiling(p * late.Length) - 1, 0, late.Length - 1)];
+        results.Set("lat.p50", target, Pct(0.50));
+        results.Set("lat.p90", target, Pct(0.90));
+        results.Set("lat.p99", target, Pct(0.99));
+        results.Set("lat.max", target, late[^1]);
+        results.Set("lat.min", target, late[0]);
+        Log.Info($"{target.Name}: lateness ms: p50 {Pct(0.5):F2} p90 {Pct(0.9):F2} p99 {Pct(0.99):F2} max {late[^1]:F2} min {late[0]:F2}");
+        redis.Checked("DEL", "bm:lat");
+    }
+
+    // --- 4. Memory: used_memory per timer, proxy RSS --------------------------------------------------------
+
+    public static void Memory(Target target, Settings settings, Results results)
+    {
+        foreach (var (n, metric) in new[] { (settings.MemorySmall, "mem.small"), (settings.MemoryLarge, "mem.large") })
+        {
+            using var redis = target.Redis();
+            var baseline = SettledUsedMemory(target, redis);
+            Log.Info($"{target.Name}: memory: creating {n} timers bm:m{n}:<i> (baseline used_memory {baseline})");
+            var create = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
+                (i, _) => ["TIMER.NEW", $"bm:m{n}:{i}", "bench_count", Settings.FarFutureMs, "0"], Pipelined.IsOne);
+            Report(target, results, $"memory creation ({n})", create);
+            var used = SettledUsedMemory(target, redis);
+            results.Set(metric, target, (used - baseline) / (double)n);
+            Log.Info($"{target.Name}: memory: {n} timers: used_memory +{used - baseline} B = {(used - baseline) / (double)n:F1} B/timer");
+            if (metric == "mem.large" && target.IsProxy)
+            {
+                var (rss, peak) = target.ProxyMemory();
+                results.Set("proxy.rss", target, rss / 1048576.0);
+                results.Set("proxy.peak", target, peak / 1048576.0);
+                Log.Info($"{target.Name}: proxy VmRSS {rss / 1048576.0:F1} MiB, VmHWM {peak / 1048576.0:F1} MiB with {n} timers");
+            }
+            var kill = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
+                (i, _) => ["TIMER.KILL", $"bm:m{n}:{i}"], Pipelined.IsOne);
+            Report(target, results, $"memory cleanup TIMER.KILL ({n})", kill);
+        }
+    }
+
+    /// <summary>used_memory once it has stopped moving (client buffers drained, the proxy's events consumed):
+    /// two reads 500 ms apart within 0.5%, at most 15 s. For the proxy, at least 2 s (two reconciliations).</summary>
+    private static long SettledUsedMemory(Target target, RespConnection redis)
+    {
+        if (target.IsProxy) Thread.Sleep(1500);
+        var previous = target.UsedMemory(redis);
+        for (var i = 0; i < 30; i++)
+        {
+            Thread.Sleep(500);
+            var current = target.UsedMemory(redis);
+            if (Math.Abs(current - previous) <= previous / 200) return current;
+            previous = current;
+        }
+        return previous;
+    }
+}
