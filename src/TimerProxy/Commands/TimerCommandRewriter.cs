@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using RedisTimer.Proxy.Timers;
+using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Commands;
 
@@ -65,6 +66,47 @@ public static class TimerCommandRewriter
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// TIMER.NEW id rest.. as FCALL timer_new 2 id index db rest.., copying the id's and the rest's bulk
+    /// strings as the client sent them. <paramref name="argumentCount"/> includes the command name.
+    /// </summary>
+    public static void WriteNewSpliced(in ReadOnlySequence<byte> frame, long argumentCount, int db, IBufferWriter<byte> output)
+    {
+        var reader = new SequenceReader<byte>(frame);
+        SkipLine(ref reader);          // *N
+        SkipBulk(ref reader);          // TIMER.NEW
+        long idStart = reader.Consumed;
+        SkipBulk(ref reader);          // id
+        long idEnd = reader.Consumed;
+        WriteHeader(output, (byte)'*', argumentCount + 4);
+        output.Write("$5\r\nFCALL\r\n$9\r\ntimer_new\r\n$1\r\n2\r\n"u8);
+        Copy(frame.Slice(idStart, idEnd - idStart), output);
+        WriteBulk(output, Index);
+        Span<byte> digits = stackalloc byte[11];
+        Utf8Formatter.TryFormat(db, digits, out int written);
+        WriteBulk(output, digits[..written]);
+        Copy(frame.Slice(idEnd), output);
+    }
+
+    private static void SkipLine(ref SequenceReader<byte> reader)
+    {
+        reader.TryAdvanceTo((byte)'\n');
+    }
+
+    private static void SkipBulk(ref SequenceReader<byte> reader)
+    {
+        reader.Advance(1);
+        reader.TryReadTo(out ReadOnlySequence<byte> digits, (byte)'\r');
+        reader.Advance(1);
+        RespInteger.TryParse(digits, out long length);
+        reader.Advance(length + 2);
+    }
+
+    private static void Copy(in ReadOnlySequence<byte> bytes, IBufferWriter<byte> output)
+    {
+        foreach (var segment in bytes) output.Write(segment.Span);
     }
 
     // SCAN needs help only for TYPE timer-tzw (list timers) and TYPE hash (leave timers out).

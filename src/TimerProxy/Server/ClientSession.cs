@@ -175,8 +175,7 @@ public sealed class ClientSession
                     if (!_wholeFrame) break;
                     _wholeFrame = false;
                     var frame = buffer.Slice(frameStart, reader.Position);
-                    var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
-                    if (HandleFrame(args, output, buffer.Slice(forwardFrom, frameStart)))
+                    if (HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart)))
                         forwardFrom = reader.Position;
                     break;
 
@@ -209,8 +208,16 @@ public sealed class ClientSession
     /// Acts on a whole frame the proxy looks into. Returns true when it wrote the frame's replacement (the
     /// client's pending bytes before it are copied first); false leaves the frame to be forwarded unchanged.
     /// </summary>
-    private bool HandleFrame(List<byte[]> args, PipeWriter output, in ReadOnlySequence<byte> before)
+    private bool HandleFrame(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
     {
+        if (_route == CommandRoute.TimerNew && _scanner.InlineArguments is null && _scanner.ArgumentCount >= 2)
+        {
+            // The hot timer command: spliced around the client's own bytes, no per-argument copies.
+            Copy(before, output);
+            TimerCommandRewriter.WriteNewSpliced(frame, _scanner.ArgumentCount, _db, output);
+            return true;
+        }
+        var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
         switch (_route)
         {
             case CommandRoute.ForwardSelect:
