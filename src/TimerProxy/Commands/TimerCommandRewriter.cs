@@ -74,34 +74,46 @@ public static class TimerCommandRewriter
     /// </summary>
     public static void WriteNewSpliced(in ReadOnlySequence<byte> frame, long argumentCount, int db, IBufferWriter<byte> output)
     {
+        TryWriteNewHead(frame, argumentCount, db, output, out long headLength);
+        Copy(frame.Slice(headLength), output);
+    }
+
+    /// <summary>
+    /// Writes the rewritten start of a TIMER.NEW frame, up to and including its id, when that much of the
+    /// frame is there; the rest of the frame then streams through unchanged (a timer with a 100 MB argument
+    /// is never held whole). <paramref name="headLength"/> is how many bytes of the frame that covered.
+    /// </summary>
+    public static bool TryWriteNewHead(in ReadOnlySequence<byte> frame, long argumentCount, int db, IBufferWriter<byte> output, out long headLength)
+    {
         var reader = new SequenceReader<byte>(frame);
-        SkipLine(ref reader);          // *N
-        SkipBulk(ref reader);          // TIMER.NEW
+        headLength = 0;
+        if (!SkipLine(ref reader) || !SkipBulk(ref reader)) return false;   // *N, TIMER.NEW
         long idStart = reader.Consumed;
-        SkipBulk(ref reader);          // id
-        long idEnd = reader.Consumed;
+        if (!SkipBulk(ref reader)) return false;                            // id
+        headLength = reader.Consumed;
         WriteHeader(output, (byte)'*', argumentCount + 4);
         output.Write("$5\r\nFCALL\r\n$9\r\ntimer_new\r\n$1\r\n2\r\n"u8);
-        Copy(frame.Slice(idStart, idEnd - idStart), output);
+        Copy(frame.Slice(idStart, headLength - idStart), output);
         WriteBulk(output, Index);
         Span<byte> digits = stackalloc byte[11];
         Utf8Formatter.TryFormat(db, digits, out int written);
         WriteBulk(output, digits[..written]);
-        Copy(frame.Slice(idEnd), output);
+        return true;
     }
 
-    private static void SkipLine(ref SequenceReader<byte> reader)
-    {
-        reader.TryAdvanceTo((byte)'\n');
-    }
+    // Frames here were validated by the request scanner; these only say whether the bytes are there yet.
+    private static bool SkipLine(ref SequenceReader<byte> reader) => reader.TryAdvanceTo((byte)'\n');
 
-    private static void SkipBulk(ref SequenceReader<byte> reader)
+    private static bool SkipBulk(ref SequenceReader<byte> reader)
     {
+        if (reader.Remaining < 1) return false;
         reader.Advance(1);
-        reader.TryReadTo(out ReadOnlySequence<byte> digits, (byte)'\r');
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, (byte)'\r') || reader.Remaining < 1) return false;
         reader.Advance(1);
         RespInteger.TryParse(digits, out long length);
+        if (reader.Remaining < length + 2) return false;
         reader.Advance(length + 2);
+        return true;
     }
 
     private static void Copy(in ReadOnlySequence<byte> bytes, IBufferWriter<byte> output)

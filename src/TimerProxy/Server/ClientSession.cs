@@ -181,6 +181,19 @@ public sealed class ClientSession
 
                 case RequestEvent.NeedMoreData:
                     consumed = reader.Position;
+                    if (_wholeFrame && _route == CommandRoute.TimerNew && _scanner.InlineArguments is null
+                        && buffer.Slice(frameStart).Length > MaxRewrittenFrame)
+                    {
+                        // A big TIMER.NEW: write its rewritten head now and let the rest stream through.
+                        var head = new ArrayBufferWriter<byte>(256);
+                        if (TimerCommandRewriter.TryWriteNewHead(buffer.Slice(frameStart, reader.Position), _scanner.ArgumentCount, _db, head, out long headLength))
+                        {
+                            Copy(buffer.Slice(forwardFrom, frameStart), output);
+                            output.Write(head.WrittenSpan);
+                            forwardFrom = buffer.Slice(frameStart).GetPosition(headLength);
+                            _wholeFrame = false;
+                        }
+                    }
                     if (!_scanner.AtFrameStart && (!_scanner.NameKnown || _wholeFrame))
                     {
                         // Not routable yet, or to be handled whole: wait for the rest, from the frame's start.
