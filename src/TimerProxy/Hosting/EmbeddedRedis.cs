@@ -12,7 +12,7 @@ namespace RedisTimer.Proxy.Hosting;
 /// <summary>
 /// With no upstream configured, runs a redis-server child on a free loopback port, with persistence in a
 /// data directory under the working directory, and stops it (SIGTERM, so it saves) on shutdown.
-/// Registered before Kestrel, so the upstream is known before the first client is accepted.
+/// Registered before the client listener, so the upstream is known before the first client is accepted.
 /// </summary>
 public sealed class EmbeddedRedis(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, ILogger<EmbeddedRedis> logger)
     : IHostedService

@@ -10,7 +10,7 @@ using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Server;
 
-/// <summary>Kestrel hands each accepted client here; the session sees only pipes.</summary>
+/// <summary>The listener (Server/Transport) hands each accepted client here; the session sees only pipes.</summary>
 public sealed class ClientConnectionHandler(
     UpstreamConnector connector,
     TimerServices timers,

@@ -1,0 +1,58 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace RedisTimer.Proxy.Server.Transport;
+
+/// <summary>
+/// An accepted client socket as the <see cref="ConnectionContext"/> a <see cref="ConnectionHandler"/> expects:
+/// the transport pipes plus the lifetime notification feature that asks the handler to drain and close.
+/// </summary>
+internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeNotificationFeature
+{
+    // Same limits as Kestrel's socket transport: 1 MiB unread from the client, 64 KiB unsent to it.
+    private static readonly PipeOptions ReceiveOptions = SocketPipe.Options(pause: 1024 * 1024, resume: 512 * 1024);
+    private static readonly PipeOptions SendOptions = SocketPipe.Options(pause: 64 * 1024, resume: 32 * 1024);
+
+    private readonly SocketPipe _pipe;
+    private readonly CancellationTokenSource _closeRequested = new();
+
+    public ClientConnection(Socket socket, string id)
+    {
+        ConnectionId = id;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        LocalEndPoint = socket.LocalEndPoint;
+        _pipe = new SocketPipe(socket, ReceiveOptions, SendOptions,
+            e => new ConnectionResetException(e.Message, e));
+        Transport = _pipe;
+        ConnectionClosedRequested = _closeRequested.Token;
+        Features.Set<IConnectionLifetimeNotificationFeature>(this);
+    }
+
+    public override string ConnectionId { get; set; }
+    public override IFeatureCollection Features { get; } = new FeatureCollection();
+    public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+    public override IDuplexPipe Transport { get; set; }
+    public override EndPoint? RemoteEndPoint { get; set; }
+    public override EndPoint? LocalEndPoint { get; set; }
+
+    public CancellationToken ConnectionClosedRequested { get; set; }
+
+    /// <summary>Graceful shutdown: the handler drains and returns.</summary>
+    public void RequestClose()
+    {
+        try { _closeRequested.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason) => _pipe.Abort();
+
+    /// <summary>After the handler returned: send what it wrote, then close.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await _pipe.CloseAsync(drainSends: true).ConfigureAwait(false);
+        _closeRequested.Dispose();
+    }
+}
