@@ -19,8 +19,16 @@ public static class InfoReplyRewriter
     private static readonly byte[] Resp2Head = "*2\r\n"u8.ToArray();
     private static readonly byte[] Resp3Head = "%1\r\n"u8.ToArray();
     private const int HeadLength = 4;
+    // Offset of the magic's first byte (ESC) in "<head>$16\r\n<magic>".
+    private static readonly int EscAt = HeadLength + Needle.AsSpan().IndexOf((byte)0x1b);
 
-    public enum Outcome { Done, Holding }
+    /// <summary>
+    /// Done: everything was written. Holding: the data ends with bytes that could begin a marked reply, or be
+    /// anything else (a client's value); they go out anyway if nothing follows soon. Incomplete: the data ends
+    /// inside a marked reply (its marker and bulk header seen): the rest is on its way and must be waited for,
+    /// however long it takes to arrive, never released as it is.
+    /// </summary>
+    public enum Outcome { Done, Holding, Incomplete }
 
     /// <summary>
     /// Copies <paramref name="buffer"/> to <paramref name="output"/>, rewriting every complete marked reply.
@@ -38,7 +46,9 @@ public static class InfoReplyRewriter
                 long keep = PartialMarkerAtEnd(rest);
                 Copy(rest.Slice(0, rest.Length - keep), output);
                 consumed = rest.GetPosition(rest.Length - keep);
-                return keep > 0 ? Outcome.Holding : Outcome.Done;
+                // Up to the magic's ESC byte the tail may be anything (a client's value ending in "*2\r\n");
+                // past it, it is the start of a marked reply whose rest may take long to come.
+                return keep == 0 ? Outcome.Done : keep > EscAt ? Outcome.Incomplete : Outcome.Holding;
             }
             if (at < HeadLength || !IsHead(rest.Slice(at - HeadLength, HeadLength), out bool resp3))
             {
@@ -48,11 +58,20 @@ public static class InfoReplyRewriter
                 continue;
             }
             var afterNeedle = rest.Slice(at + Needle.Length);
-            if (!TryReadBulk(afterNeedle, out var payload, out long bulkLength))
+            var bulk = TryReadBulk(afterNeedle, out var payload, out long bulkLength);
+            if (bulk == Bulk.NotBulk)
+            {
+                // Not ours after all: pass it on.
+                Copy(rest.Slice(0, at + Needle.Length), output);
+                rest = afterNeedle;
+                continue;
+            }
+            if (bulk != Bulk.Complete)
             {
                 Copy(rest.Slice(0, at - HeadLength), output);
                 consumed = rest.GetPosition(at - HeadLength);
-                return Outcome.Holding;
+                // The whole magic is in: ours, however long the rest takes.
+                return Outcome.Incomplete;
             }
             Copy(rest.Slice(0, at - HeadLength), output);
             WriteModuleReply(payload.ToArray(), resp3, output);
@@ -69,18 +88,24 @@ public static class InfoReplyRewriter
         return resp3 || b.SequenceEqual(Resp2Head);
     }
 
-    // "$<n>\r\n<n bytes>\r\n"
-    private static bool TryReadBulk(in ReadOnlySequence<byte> data, out ReadOnlySequence<byte> payload, out long consumed)
+    private enum Bulk { Complete, HeaderIncomplete, PayloadIncomplete, NotBulk }
+
+    // "$<n>\r\n<n bytes>\r\n", the payload beginning with n, e or v (what timer_info writes)
+    private static Bulk TryReadBulk(in ReadOnlySequence<byte> data, out ReadOnlySequence<byte> payload, out long consumed)
     {
         payload = default;
         consumed = 0;
         var reader = new SequenceReader<byte>(data);
-        if (!reader.TryRead(out byte type) || type != (byte)'$') return false;
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8)) return false;
-        if (!RespInteger.TryParse(digits, out long length) || reader.Remaining < length + 2) return false;
+        if (!reader.TryRead(out byte type)) return Bulk.HeaderIncomplete;
+        if (type != (byte)'$') return Bulk.NotBulk;
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8))
+            return reader.Remaining > 20 ? Bulk.NotBulk : Bulk.HeaderIncomplete;
+        if (!RespInteger.TryParse(digits, out long length) || length < 1) return Bulk.NotBulk;
+        if (reader.TryPeek(out byte kind) && kind is not ((byte)'n' or (byte)'e' or (byte)'v')) return Bulk.NotBulk;
+        if (reader.Remaining < length + 2) return Bulk.PayloadIncomplete;
         payload = reader.UnreadSequence.Slice(0, length);
         consumed = reader.Consumed + length + 2;
-        return true;
+        return Bulk.Complete;
     }
 
     private static void WriteModuleReply(byte[] payload, bool resp3, PipeWriter output)

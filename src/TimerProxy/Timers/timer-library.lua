@@ -58,6 +58,19 @@ local function publish(db, id)
   redis.pcall('PUBLISH', EVENTS, db .. ':' .. id)
 end
 
+-- For timer_new and timer_kill, as their last step: the db is the one the session believes the client
+-- selected, and a SELECT that Redis refused (SELECT 99) can mislead it. An event naming a database that
+-- does not exist would send the schedulers there; without it they find the timer at reconciliation.
+-- (Leaves the script in that db: call it only after every other command.)
+-- Database 0 always exists (and a cluster has no SELECT).
+local function publish_last(db, id)
+  if db ~= '0' then
+    local selected = redis.pcall('SELECT', db)
+    if type(selected) == 'table' and selected.err then return end
+  end
+  publish(db, id)
+end
+
 -- The module's failing TIMER.KILL still invalidates a WATCH on the key; re-setting its own expiry
 -- is a write that changes nothing else.
 local function touch(key)
@@ -75,8 +88,13 @@ local function acl_refusal(fn, keys)
   if not redis.acl_check_cmd('FCALL', fn, '0') then
     return redis.error_reply("NOPERM this user has no permissions to run the 'fcall' command")
   end
-  if #keys > 0 and not redis.acl_check_cmd('FCALL', fn, tostring(#keys), unpack(keys)) then
-    return redis.error_reply('NOPERM this user has no permissions to access one of the keys used as arguments')
+  -- In slices: Lua's unpack stops at about 8000 values, and the module takes any number of keys.
+  local KEYS_PER_CHECK = 1000
+  for from = 1, #keys, KEYS_PER_CHECK do
+    local to = math.min(from + KEYS_PER_CHECK - 1, #keys)
+    if not redis.acl_check_cmd('FCALL', fn, tostring(to - from + 1), unpack(keys, from, to)) then
+      return redis.error_reply('NOPERM this user has no permissions to access one of the keys used as arguments')
+    end
   end
   return nil
 end
@@ -108,7 +126,7 @@ local function timer_new(keys, args)
   redis.call('HSET', id, TAG, SCHEMA, 'fn', args[2], 'iv', args[3], 'loop', loop, 'due', fmt_ms(due),
     'ver', new_version(previous), 'keys', cmsgpack.pack(fkeys), 'args', cmsgpack.pack(fargs))
   redis.call('ZADD', index, due, id)
-  publish(db, id)
+  publish_last(db, id)
   if existing == 'timer' then return 0 end
   return 1
 end
@@ -125,7 +143,7 @@ local function timer_kill(keys, args)
   end
   redis.call('DEL', id)
   redis.call('ZREM', index, id)
-  publish(args[1], id)
+  publish_last(args[1], id)
   return 1
 end
 
