@@ -285,14 +285,16 @@ public sealed class ClientSession
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
                 if (result.IsCanceled && !_releaseHeld) break;
-                if (Volatile.Read(ref _pendingInfoReplies) > 0 && !_releaseHeld)
+                if (Volatile.Read(ref _pendingInfoReplies) > 0)
                 {
+                    // Held bytes go out when nothing followed in time (the reply may never come: DISCARD,
+                    // CLIENT REPLY OFF, an aborted EXEC) or when Redis closed; complete replies are still rewritten.
+                    bool final = _releaseHeld || result.IsCompleted;
+                    _releaseHeld = false;
                     int found = 0;
-                    var outcome = InfoReplyRewriter.Rewrite(buffer, output, ref found, out var consumed);
+                    var outcome = InfoReplyRewriter.Rewrite(buffer, output, ref found, out var consumed, final);
                     if (found > 0 && Interlocked.Add(ref _pendingInfoReplies, -found) < 0) Interlocked.Exchange(ref _pendingInfoReplies, 0);
                     input.AdvanceTo(consumed, buffer.End);
-                    // Bytes held back because they might begin a TIMER.INFO reply go out anyway if nothing
-                    // follows soon (the reply may never come: DISCARD, CLIENT REPLY OFF, an aborted EXEC).
                     releaseHeldTail.Change(outcome == InfoReplyRewriter.Outcome.Holding ? 20 : Timeout.Infinite, Timeout.Infinite);
                 }
                 else
@@ -305,7 +307,6 @@ public sealed class ClientSession
                 if (flush.IsCompleted) break; // client gone
                 if (result.IsCompleted)
                 {
-                    if (!buffer.IsEmpty && Volatile.Read(ref _pendingInfoReplies) > 0) continue; // flush held bytes first
                     upstreamLost = !_upstreamCloseExpected;
                     break;
                 }

@@ -35,7 +35,10 @@ public static class InfoReplyRewriter
     /// Stops before a marked reply that is not complete yet, or before a tail that could begin one
     /// (<see cref="Outcome.Holding"/>); <paramref name="consumed"/> says how far it got.
     /// </summary>
-    public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed)
+    /// With <paramref name="final"/> (nothing more will come, or held bytes must go now) nothing is held:
+    /// complete marked replies are still rewritten, anything else is copied as it is.
+    public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed,
+        bool final = false)
     {
         var rest = buffer;
         while (true)
@@ -43,7 +46,7 @@ public static class InfoReplyRewriter
             long at = IndexOf(rest, Needle);
             if (at < 0)
             {
-                long keep = PartialMarkerAtEnd(rest);
+                long keep = final ? 0 : PartialMarkerAtEnd(rest);
                 Copy(rest.Slice(0, rest.Length - keep), output);
                 consumed = rest.GetPosition(rest.Length - keep);
                 // Up to the magic's ESC byte the tail may be anything (a client's value ending in "*2\r\n");
@@ -65,6 +68,12 @@ public static class InfoReplyRewriter
                 Copy(rest.Slice(0, at + Needle.Length), output);
                 rest = afterNeedle;
                 continue;
+            }
+            if (bulk != Bulk.Complete && final)
+            {
+                Copy(rest, output);
+                consumed = buffer.End;
+                return Outcome.Done;
             }
             if (bulk != Bulk.Complete)
             {

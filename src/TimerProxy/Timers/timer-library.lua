@@ -103,6 +103,7 @@ end
 local function timer_new(keys, args)
   if #keys < 2 or #args - 1 < 3 then return arity('timer.new') end
   local id, index, db = keys[1], keys[2], args[1]
+  if id == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database; use another id') end
   local iv = parse_int(args[3])
   if iv == nil or iv <= 0 then return redis.error_reply('ERR invalid interval') end
   local due = now_ms() + iv
