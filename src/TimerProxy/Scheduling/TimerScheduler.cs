@@ -101,8 +101,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             Guard(() => FireLoopAsync(mux, stop), "firing"));
     }
 
-    // A StackExchange.Redis transaction with conditions holds a thread while it waits for the WATCH checks
-    // replies (documented on ITransaction). With the default minimum of one pool thread per core, on a two-core
+    // A StackExchange.Redis transaction with conditions holds a thread while it waits for the replies to its
+    // WATCH checks (documented on ITransaction). With the default minimum of one pool thread per core, on a two-core
     // machine the replies that would release it waited for the pool to grow: fires 0.5-1 s late, and (before
     // ServerClock's lower bound) a clock sample taken meanwhile made later timers fire early. Measured in
     // TimerFiringTests (a 100 ms LOOP fired 2-4 times in 1 s). The lasting fix is a fire path that does not
