@@ -12,7 +12,8 @@ public sealed record ScheduledTimer(
     string Version,
     double DueMs,
     bool Loop,
-    string Function,
+    string Interval,
+    byte[] Function,
     RedisKey[] Keys,
     RedisValue[] Args)
 {

@@ -136,13 +136,31 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         }
     }
 
-    // "<db>:<id>"
+    // "<db>:<due ms, 0 when gone>:<id>"; a change due beyond the window is left to reconciliation, so a
+    // burst of far-future TIMER.NEW costs the scheduler no reads.
     private void OnEvent(RedisValue message)
     {
         byte[] bytes = message!;
-        int colon = Array.IndexOf(bytes, (byte)':');
-        if (colon <= 0 || !int.TryParse(Encoding.ASCII.GetString(bytes, 0, colon), out int db)) return;
-        _events.Writer.TryWrite((db, (RedisKey)bytes.AsSpan(colon + 1).ToArray()));
+        int first = Array.IndexOf(bytes, (byte)':');
+        int second = first < 0 ? -1 : Array.IndexOf(bytes, (byte)':', first + 1);
+        if (first <= 0 || second < 0 || !int.TryParse(Encoding.ASCII.GetString(bytes, 0, first), out int db)) return;
+        double.TryParse(Encoding.ASCII.GetString(bytes, first + 1, second - first - 1), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out double due);
+        var id = (RedisKey)bytes.AsSpan(second + 1).ToArray();
+        if (due > _clock.NowMs + _options.WindowMs)
+        {
+            _queue.Remove(db, id); // its old form, if held, is no longer what will fire
+            NoteDatabase(db);
+            return;
+        }
+        _events.Writer.TryWrite((db, id));
+    }
+
+    private void NoteDatabase(int db)
+    {
+        bool added;
+        lock (_databases) added = _databases.Add(db);
+        if (added) Release(_wakeReconcile);
     }
 
     // "__keyevent@<db>__:<event>" carrying the key name
@@ -164,14 +182,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         {
             batch.Clear();
             while (batch.Count < 1000 && reader.TryRead(out var e)) batch.Add(e);
-            bool newDb;
-            lock (_databases)
-            {
-                int before = _databases.Count;
-                foreach (var e in batch) _databases.Add(e.Db);
-                newDb = _databases.Count != before;
-            }
-            if (newDb) Release(_wakeReconcile);
+            foreach (var e in batch) NoteDatabase(e.Db);
             var loads = batch.Select(e => LoadAsync(mux.GetDatabase(e.Db), e.Db, e.Id)).ToArray();
             await Task.WhenAll(loads);
             Apply(loads.Select(l => l.Result), batch);
@@ -237,16 +248,21 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         }
     }
 
-    private static readonly RedisValue[] Fields = [TimerSchema.Tag, "ver", "due", "loop", "fn", "keys", "args"];
+    private static readonly RedisValue[] Fields = [TimerSchema.Tag, "ver", "due", "def"];
 
     private static async Task<ScheduledTimer?> LoadAsync(IDatabase db, int dbNumber, RedisKey id)
     {
         try
         {
             var h = await db.HashGetAsync(id, Fields);
-            if (h[0].IsNull || h[1].IsNull || h[2].IsNull) return null;
+            if (h[0].IsNull || h[1].IsNull || h[2].IsNull || h[3].IsNull) return null;
+            // def: {fn, iv, loop, numkeys, keys.., args..}
+            var def = MsgPackStrings.Decode((byte[])h[3]!);
+            int numkeys = int.Parse(System.Text.Encoding.ASCII.GetString(def[3]));
             return new ScheduledTimer(dbNumber, id, (string)h[1]!, double.Parse((string)h[2]!, System.Globalization.CultureInfo.InvariantCulture),
-                (string?)h[3] == "1", (string)h[4]!, MsgPackStrings.Keys((byte[])h[5]!), MsgPackStrings.Values((byte[])h[6]!));
+                def[2] is [(byte)'1'], System.Text.Encoding.ASCII.GetString(def[1]), def[0],
+                def.AsSpan(4, numkeys).ToArray().Select(k => (RedisKey)k).ToArray(),
+                def.AsSpan(4 + numkeys).ToArray().Select(a => (RedisValue)a).ToArray());
         }
         catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE"))
         {
@@ -318,9 +334,9 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         for (int i = 0; i < timers.Count; i++)
         {
             var t = timers[i];
-            claims[i] = tran.ExecuteAsync("FCALL", "timer_fire", 2, t.Id, TimerSchema.IndexKey, t.Db);
+            claims[i] = tran.ExecuteAsync("FCALL", "timer_fire", 2, t.Id, TimerSchema.IndexKey, t.Db, t.Loop ? 1 : 0, t.Interval, t.Version);
             var args = new object[2 + t.Keys.Length + t.Args.Length];
-            args[0] = t.Function;
+            args[0] = (RedisValue)t.Function;
             args[1] = t.Keys.Length;
             int p = 2;
             foreach (var k in t.Keys) args[p++] = k;
@@ -347,7 +363,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
                 FunctionErrorCounter.Add(1);
-                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db, t.Function, e.Message);
+                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db, Encoding.UTF8.GetString(t.Function), e.Message);
             }
             try
             {

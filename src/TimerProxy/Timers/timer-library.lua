@@ -4,7 +4,7 @@
 
 local TAG = '__timer-tzw__'         -- hash field that marks a timer; its value is the schema version
 local SCHEMA = '1'
-local EVENTS = 'timer-tzw:events'   -- channel: "<db>:<id>" after each change, for the schedulers
+local EVENTS = 'timer-tzw:events'   -- channel: "<db>:<due ms, or 0 if gone>:<id>" after each change
 local MAX_DUE = 9007199254740992    -- 2^53: the largest ms a sorted-set score holds exactly
 local INFO_MAGIC = '\27RedisTimerInfo1'  -- marks TIMER.INFO's reply for the proxy to re-encode
 
@@ -12,10 +12,13 @@ local function arity(name)
   return redis.error_reply("ERR wrong number of arguments for '" .. name .. "' command")
 end
 
-local function now_ms()
+-- The server time in ms (with the µs as fraction), and TIME's reply for new_version: one TIME per call.
+local function clock()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000, t
 end
+
+local function now_ms() return (clock()) end
 
 -- Redis's string2ll: optional '-', no '+', no leading zeros, no spaces, within int64.
 local function parse_int(s)
@@ -43,8 +46,8 @@ end
 
 -- Versions tell a scheduler whether the timer it holds is still the one in Redis: server time in
 -- microseconds, made distinct from the previous version of the same key.
-local function new_version(previous)
-  local t = redis.call('TIME')
+local function new_version(previous, t)
+  t = t or redis.call('TIME')
   local v = t[1] .. string.format('%06d', tonumber(t[2]))
   if previous and string.sub(previous, 1, #v) == v then
     v = v .. '.' .. tostring((tonumber(string.match(previous, '%.(%d+)$')) or 0) + 1)
@@ -54,8 +57,9 @@ end
 
 -- A user without publish rights on the channel still gets the change made; schedulers then find it
 -- at their next reconciliation instead of at once.
-local function publish(db, id)
-  redis.pcall('PUBLISH', EVENTS, db .. ':' .. id)
+-- The due time lets a scheduler ignore a change beyond its window without reading the timer.
+local function publish(db, due, id)
+  redis.pcall('PUBLISH', EVENTS, db .. ':' .. due .. ':' .. id)
 end
 
 -- For timer_new and timer_kill, as their last step: the db is the one the session believes the client
@@ -63,12 +67,29 @@ end
 -- does not exist would send the schedulers there; without it they find the timer at reconciliation.
 -- (Leaves the script in that db: call it only after every other command.)
 -- Database 0 always exists (and a cluster has no SELECT).
-local function publish_last(db, id)
+local function publish_last(db, due, id)
   if db ~= '0' then
     local selected = redis.pcall('SELECT', db)
     if type(selected) == 'table' and selected.err then return end
   end
-  publish(db, id)
+  publish(db, due, id)
+end
+
+-- What a timer runs, in one field: a MessagePack array {fn, iv, loop, numkeys, keys.., args..}.
+local function pack_def(fn, iv, loop, fkeys, fargs)
+  local d = { fn, iv, loop, tostring(#fkeys) }
+  for i = 1, #fkeys do d[#d + 1] = fkeys[i] end
+  for i = 1, #fargs do d[#d + 1] = fargs[i] end
+  return cmsgpack.pack(d)
+end
+
+local function unpack_def(packed)
+  local d = cmsgpack.unpack(packed)
+  local nk = tonumber(d[4])
+  local fkeys, fargs = {}, {}
+  for i = 1, nk do fkeys[i] = d[4 + i] end
+  for i = 5 + nk, #d do fargs[#fargs + 1] = d[i] end
+  return d[1], d[2], d[3], fkeys, fargs
 end
 
 -- The module's failing TIMER.KILL still invalidates a WATCH on the key; re-setting its own expiry
@@ -106,7 +127,8 @@ local function timer_new(keys, args)
   if id == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database; use another id') end
   local iv = parse_int(args[3])
   if iv == nil or iv <= 0 then return redis.error_reply('ERR invalid interval') end
-  local due = now_ms() + iv
+  local now, t = clock()
+  local due = now + iv
   if due > MAX_DUE then return redis.error_reply('ERR invalid interval') end
   local pos, loop = 4, '0'
   if args[4] ~= nil and string.upper(args[4]) == 'LOOP' then pos, loop = 5, '1' end
@@ -124,10 +146,11 @@ local function timer_new(keys, args)
   local previous = nil
   if existing == 'timer' then previous = redis.call('HGET', id, 'ver') end
   if existing ~= 'none' then redis.call('DEL', id) end
-  redis.call('HSET', id, TAG, SCHEMA, 'fn', args[2], 'iv', args[3], 'loop', loop, 'due', fmt_ms(due),
-    'ver', new_version(previous), 'keys', cmsgpack.pack(fkeys), 'args', cmsgpack.pack(fargs))
-  redis.call('ZADD', index, due, id)
-  publish_last(db, id)
+  local dues = fmt_ms(due)
+  redis.call('HSET', id, TAG, SCHEMA, 'due', dues, 'ver', new_version(previous, t),
+    'def', pack_def(args[2], args[3], loop, fkeys, fargs))
+  redis.call('ZADD', index, dues, id)
+  publish_last(db, dues, id)
   if existing == 'timer' then return 0 end
   return 1
 end
@@ -144,7 +167,7 @@ local function timer_kill(keys, args)
   end
   redis.call('DEL', id)
   redis.call('ZREM', index, id)
-  publish_last(args[1], id)
+  publish_last(args[1], '0', id)
   return 1
 end
 
@@ -166,14 +189,14 @@ local function timer_info(keys, args)
   local k = kind(id)
   if k == 'none' then return info_reply('n') end
   if k == 'other' then return info_reply('eERR wrong type') end
-  local h = redis.call('HMGET', id, 'fn', 'iv', 'loop', 'due', 'keys', 'args')
-  local remaining = math.floor(tonumber(h[4]) - now_ms())
+  local h = redis.call('HMGET', id, 'due', 'def')
+  local remaining = math.floor(tonumber(h[1]) - now_ms())
   if remaining < 0 then remaining = 0 end
-  local head = bulk('function') .. bulk(h[1]) .. bulk('interval') .. int(tonumber(h[2]))
+  local fn, iv, loop, fkeys, fargs = unpack_def(h[2])
+  local head = bulk('function') .. bulk(fn) .. bulk('interval') .. int(tonumber(iv))
     .. bulk('remaining') .. int(remaining) .. bulk('loop')
-  local parts = { head, ':' .. h[3] .. '\r\n' }
+  local parts = { head, ':' .. loop .. '\r\n' }
   local count = 8
-  local fkeys, fargs = cmsgpack.unpack(h[5]), cmsgpack.unpack(h[6])
   for i = 1, #fkeys do
     parts[#parts + 1] = bulk('key' .. i) .. bulk(fkeys[i])
     count = count + 2
@@ -202,11 +225,13 @@ local function timer_rename(keys, args)
   if dst_timer then redis.call('ZREM', index, dst) end
   if src_timer then
     redis.call('ZREM', index, src)
-    redis.call('ZADD', index, tonumber(redis.call('HGET', dst, 'due')), dst)
+    redis.call('ZADD', index, redis.call('HGET', dst, 'due'), dst)
     redis.call('HSET', dst, 'ver', new_version(redis.call('HGET', dst, 'ver')))
-    publish(db, src)
+    publish(db, '0', src)
+    publish(db, redis.call('HGET', dst, 'due'), dst)
+  elseif dst_timer then
+    publish(db, '0', dst)
   end
-  if src_timer or dst_timer then publish(db, dst) end
   return r
 end
 
@@ -219,11 +244,11 @@ local function timer_move(keys, args)
   if type(r) == 'table' and r.err then return r end
   if r == 1 then
     redis.call('ZREM', index, key)
-    publish(db, key)
+    publish(db, '0', key)
     redis.call('SELECT', target)
-    redis.call('ZADD', index, tonumber(due), key)
+    redis.call('ZADD', index, due, key)
     redis.call('HSET', key, 'ver', new_version(redis.call('HGET', key, 'ver')))
-    publish(target, key)
+    publish(target, due, key)
   end
   return r
 end
@@ -251,19 +276,20 @@ local function timer_scan(keys, args)
   return { r[1], out }
 end
 
--- Fired by a scheduler inside MULTI, after WATCH id and a check of its version:
--- a one-shot timer is deleted before its function runs, a LOOP timer re-armed from now.
--- KEYS: id, index. ARGV: db. Returns 0 (deleted) or {version, due} (re-armed).
+-- Fired by a scheduler inside MULTI, after WATCH id and a check of its version, so the definition the
+-- scheduler passes is the stored one: a one-shot timer is deleted before its function runs, a LOOP
+-- timer re-armed from now. KEYS: id, index. ARGV: db, loop (0/1), iv, version.
+-- Returns 0 (deleted) or {version, due} (re-armed).
 local function timer_fire(keys, args)
   local id, index = keys[1], keys[2]
-  local h = redis.call('HMGET', id, 'loop', 'iv', 'ver')
-  if h[1] == '1' then
-    local due = now_ms() + tonumber(h[2])
-    local ver = new_version(h[3])
-    redis.call('HSET', id, 'due', fmt_ms(due), 'ver', ver)
+  if args[2] == '1' then
+    local now, t = clock()
+    local due = fmt_ms(now + tonumber(args[3]))
+    local ver = new_version(args[4], t)
+    redis.call('HSET', id, 'due', due, 'ver', ver)
     redis.call('ZADD', index, due, id)
-    publish(args[1], id)
-    return { ver, fmt_ms(due) }
+    publish(args[1], due, id)
+    return { ver, due }
   end
   redis.call('DEL', id)
   redis.call('ZREM', index, id)
@@ -286,11 +312,11 @@ end
 local function timer_adopt(keys, args)
   local key, index = keys[1], keys[2]
   if kind(key) ~= 'timer' then return 0 end
-  local due = tonumber(redis.call('HGET', key, 'due'))
+  local due = redis.call('HGET', key, 'due')
   if not redis.call('ZSCORE', index, key) then
     redis.call('ZADD', index, due, key)
     redis.call('HSET', key, 'ver', new_version(redis.call('HGET', key, 'ver')))
-    publish(args[1], key)
+    publish(args[1], due, key)
   end
   return 1
 end
