@@ -30,6 +30,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     private readonly TimerOptions _options;
     private readonly ILogger<TimerScheduler> _logger;
     private readonly ServerClock _clock = new();
+    private readonly FireConnection _fire;
     private readonly DueQueue _queue = new();
     private readonly HashSet<int> _databases = new();
     private readonly Channel<(int Db, RedisKey Id)> _events = Channel.CreateUnbounded<(int, RedisKey)>(new() { SingleReader = true });
@@ -40,8 +41,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     private Task? _running;
     private long _fired, _functionErrors, _staleSkipped;
 
-    public TimerScheduler(ControlPlane control, TimerLibrary library, IOptions<TimerOptions> options, ILogger<TimerScheduler> logger)
+    public TimerScheduler(ControlPlane control, TimerLibrary library, UpstreamConnector connector, IOptions<TimerOptions> options,
+        ILogger<TimerScheduler> logger)
     {
+        _fire = new FireConnection(connector);
         _control = control;
         _library = library;
         _options = options.Value;
@@ -98,7 +101,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         await Task.WhenAll(
             Guard(() => ReconcileLoopAsync(mux, stop), "reconciliation"),
             Guard(() => EventLoopAsync(mux, stop), "events"),
-            Guard(() => FireLoopAsync(mux, stop), "firing"));
+            Guard(() => FireLoopAsync(stop), "firing"));
     }
 
     // A StackExchange.Redis transaction with conditions holds a thread while it waits for the replies to its
@@ -295,7 +298,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         return gone;
     }
 
-    private async Task FireLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
+    private async Task FireLoopAsync(CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -308,79 +311,61 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 continue;
             }
             foreach (var group in due.GroupBy(t => t.Db))
-                await FireAsync(mux.GetDatabase(group.Key), group.ToList());
+            {
+                var timers = group.ToList();
+                try
+                {
+                    Account(timers, await _fire.FireAsync(group.Key, timers, stop));
+                }
+                catch (Exception e) when (e is IOException or RedisException or UpstreamUnavailableException or InvalidDataException)
+                {
+                    // Unknown whether they fired: put them back. Those that did have a new version (or are
+                    // gone) now, so the next attempt's check leaves them out.
+                    _logger.LogWarning("Firing {Count} timers in db {Db} failed ({Error}); retrying", timers.Count, group.Key, e.Message);
+                    foreach (var t in timers) _queue.Upsert(t);
+                    await Task.Delay(200, stop);
+                }
+            }
         }
     }
 
-    private async Task FireAsync(IDatabase db, List<ScheduledTimer> timers)
+    private void Account(List<ScheduledTimer> timers, FireConnection.Outcome[] outcomes)
     {
-        if (await TryFireTogetherAsync(db, timers)) return;
-        if (timers.Count == 1)
-        {
-            Interlocked.Increment(ref _staleSkipped);
-            StaleCounter.Add(1);
-            return;
-        }
-        // Some timer changed since it was loaded: fire the others one by one, skipping the changed ones.
-        await Task.WhenAll(timers.Select(t => FireAsync(db, [t])));
-    }
-
-    private async Task<bool> TryFireTogetherAsync(IDatabase db, List<ScheduledTimer> timers)
-    {
-        var tran = db.CreateTransaction();
-        foreach (var t in timers) tran.AddCondition(Condition.HashEqual(t.Id, "ver", t.Version));
-        var claims = new Task<RedisResult>[timers.Count];
-        var calls = new Task<RedisResult>[timers.Count];
+        bool earlier = false;
         for (int i = 0; i < timers.Count; i++)
         {
             var t = timers[i];
-            claims[i] = tran.ExecuteAsync("FCALL", "timer_fire", 2, t.Id, TimerSchema.IndexKey, t.Db, t.Loop ? 1 : 0, t.Interval, t.Version);
-            var args = new object[2 + t.Keys.Length + t.Args.Length];
-            args[0] = (RedisValue)t.Function;
-            args[1] = t.Keys.Length;
-            int p = 2;
-            foreach (var k in t.Keys) args[p++] = k;
-            foreach (var a in t.Args) args[p++] = a;
-            calls[i] = tran.ExecuteAsync("FCALL", args);
-        }
-        bool committed = await tran.ExecuteAsync();
-        if (!committed)
-        {
-            foreach (var task in claims.Concat(calls)) _ = task.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            return false;
-        }
-        for (int i = 0; i < timers.Count; i++)
-        {
-            var t = timers[i];
+            var outcome = outcomes[i];
+            if (outcome.Result == FireResult.Stale)
+            {
+                Interlocked.Increment(ref _staleSkipped);
+                StaleCounter.Add(1);
+                continue;
+            }
             Interlocked.Increment(ref _fired);
             FiredCounter.Add(1);
-            try
-            {
-                await calls[i];
-            }
-            catch (RedisServerException e)
+            if (outcome.Result == FireResult.FiredWithFunctionError)
             {
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
                 FunctionErrorCounter.Add(1);
-                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db, Encoding.UTF8.GetString(t.Function), e.Message);
+                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db,
+                    Encoding.UTF8.GetString(t.Function), outcome.FunctionError);
             }
-            try
+            if (t.Loop && outcome.Claim?.Items is [var version, var dueMs])
             {
-                var claim = await claims[i];
-                if (t.Loop && claim.Resp2Type == ResultType.Array)
+                earlier |= _queue.Upsert(t with
                 {
-                    var rearmed = (RedisResult[])claim!;
-                    if (_queue.Upsert(t with { Version = (string)rearmed[0]!, DueMs = double.Parse((string)rearmed[1]!, System.Globalization.CultureInfo.InvariantCulture) }))
-                        Release(_wakeFire);
-                }
+                    Version = version.Text,
+                    DueMs = double.Parse(dueMs.Text, System.Globalization.CultureInfo.InvariantCulture),
+                });
             }
-            catch (RedisServerException e)
+            else if (outcome.Claim?.IsError == true)
             {
-                _logger.LogWarning("Timer {Id} (db {Db}): re-arming failed: {Error}", (string?)t.Id, t.Db, e.Message);
+                _logger.LogWarning("Timer {Id} (db {Db}): re-arming failed: {Error}", (string?)t.Id, t.Db, outcome.Claim.Text);
             }
         }
-        return true;
+        if (earlier) Release(_wakeFire);
     }
 
     private static void Release(SemaphoreSlim signal)
@@ -400,6 +385,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        await _fire.DisposeAsync();
         await _control.DisposeAsync();
     }
 }

@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.IO.Pipelines;
+using System.Text;
+using RedisTimer.Proxy.Timers;
+using RedisTimer.Proxy.Upstream;
+using RedisTimer.Resp;
+using StackExchange.Redis;
+
+namespace RedisTimer.Proxy.Scheduling;
+
+/// <summary>What became of one timer handed to <see cref="FireConnection.FireAsync"/>.</summary>
+public enum FireResult : byte { Fired, FiredWithFunctionError, Stale }
+
+/// <summary>
+/// The scheduler's own connection for firing, speaking RESP directly so that a batch costs two round trips
+/// and never blocks a thread: (1) WATCH the ids and read their versions; (2) for the timers still in the
+/// version the scheduler loaded, MULTI / FCALL timer_fire / FCALL user function / EXEC. A timer changed
+/// before the WATCH fails the version check and is left out; one changed after it makes EXEC abort and
+/// the batch is checked again. So a reset, kill or another proxy's fire is never followed by a fire of
+/// the old definition.
+/// </summary>
+public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposable
+{
+    private UpstreamLink? _link;
+    private int _db = -1;
+
+    public sealed record Outcome(FireResult Result, RespValue? Claim, string? FunctionError);
+
+    public async Task<Outcome[]> FireAsync(int db, IReadOnlyList<ScheduledTimer> timers, CancellationToken cancel)
+    {
+        try
+        {
+            return await FireCoreAsync(db, timers, cancel);
+        }
+        catch
+        {
+            // The connection's state is unknown now: start afresh next time. Timers of this batch that did
+            // fire have a new version (or are gone), so trying them again cannot fire them twice.
+            await ResetAsync();
+            throw;
+        }
+    }
+
+    private async Task<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, CancellationToken cancel)
+    {
+        var link = _link ??= await connector.ConnectAsync(cancel);
+        if (_db < 0) _db = connector.ConfiguredDatabase;
+        var outcomes = new Outcome[timers.Count];
+        for (int attempt = 0; ; attempt++)
+        {
+            var output = link.Output;
+            int expected = 0;
+            if (db != _db)
+            {
+                Write(output, "SELECT", db);
+                expected++;
+            }
+            WriteArray(output, 1 + timers.Count);
+            WriteBulk(output, "WATCH"u8);
+            foreach (var t in timers) WriteBulk(output, (byte[])t.Id!);
+            expected++;
+            foreach (var t in timers) Write(output, "HGET", (byte[])t.Id!, "ver");
+            expected += timers.Count;
+            await output.FlushAsync(cancel);
+            var replies = await ReadAsync(link.Input, expected, cancel);
+            if (db != _db)
+            {
+                if (replies[0].IsError) throw new RedisServerException(replies[0].Text);
+                _db = db;
+            }
+            int first = replies.Length - timers.Count;
+            var current = new List<int>();
+            for (int i = 0; i < timers.Count; i++)
+            {
+                var ver = replies[first + i];
+                if (!ver.IsError && ver.Bytes is not null && Encoding.ASCII.GetString(ver.Bytes) == timers[i].Version) current.Add(i);
+                else outcomes[i] = new Outcome(FireResult.Stale, null, null);
+            }
+            if (current.Count == 0)
+            {
+                Write(output, "UNWATCH");
+                await output.FlushAsync(cancel);
+                await ReadAsync(link.Input, 1, cancel);
+                return outcomes;
+            }
+
+            Write(output, "MULTI");
+            foreach (int i in current)
+            {
+                var t = timers[i];
+                Write(output, "FCALL", "timer_fire", "2", (byte[])t.Id!, TimerSchema.IndexKey, db.ToString(), t.Loop ? "1" : "0", t.Interval, t.Version);
+                WriteArray(output, 3 + t.Keys.Length + t.Args.Length);
+                WriteBulk(output, "FCALL"u8);
+                WriteBulk(output, t.Function);
+                WriteBulk(output, Encoding.ASCII.GetBytes(t.Keys.Length.ToString()));
+                foreach (var k in t.Keys) WriteBulk(output, (byte[])k!);
+                foreach (var a in t.Args) WriteBulk(output, (byte[])a!);
+            }
+            Write(output, "EXEC");
+            await output.FlushAsync(cancel);
+            var exec = await ReadAsync(link.Input, 2 + 2 * current.Count, cancel);
+            var results = exec[^1];
+            if (results.IsError) throw new RedisServerException("EXEC: " + results.Text);
+            if (results.Items is null)
+            {
+                // A watched timer changed between the check and EXEC: check again (bounded, then give up
+                // on this batch; the scheduler reloads changed timers from their events).
+                if (attempt < 3) continue;
+                foreach (int i in current) outcomes[i] = new Outcome(FireResult.Stale, null, null);
+                return outcomes;
+            }
+            for (int j = 0; j < current.Count; j++)
+            {
+                var claim = results.Items[2 * j];
+                var call = results.Items[2 * j + 1];
+                outcomes[current[j]] = call.IsError
+                    ? new Outcome(FireResult.FiredWithFunctionError, claim, call.Text)
+                    : new Outcome(FireResult.Fired, claim, null);
+            }
+            return outcomes;
+        }
+    }
+
+    private static async Task<RespValue[]> ReadAsync(PipeReader input, int count, CancellationToken cancel)
+    {
+        var values = new RespValue[count];
+        int got = 0;
+        while (got < count)
+        {
+            var result = await input.ReadAsync(cancel);
+            var reader = new SequenceReader<byte>(result.Buffer);
+            while (got < count && RespValue.TryRead(ref reader, out var value)) values[got++] = value;
+            input.AdvanceTo(reader.Position, result.Buffer.End);
+            if (got < count && result.IsCompleted) throw new IOException("the fire connection was closed");
+        }
+        return values;
+    }
+
+    private static void Write(PipeWriter output, params object[] args)
+    {
+        WriteArray(output, args.Length);
+        foreach (var a in args)
+        {
+            switch (a)
+            {
+                case byte[] b: WriteBulk(output, b); break;
+                case string s: WriteBulk(output, Encoding.UTF8.GetBytes(s)); break;
+                case int n: WriteBulk(output, Encoding.ASCII.GetBytes(n.ToString())); break;
+                default: throw new ArgumentException($"unsupported argument {a.GetType()}");
+            }
+        }
+    }
+
+    private static void WriteArray(PipeWriter output, int count) => WriteHeader(output, (byte)'*', count);
+
+    private static void WriteBulk(PipeWriter output, ReadOnlySpan<byte> value)
+    {
+        WriteHeader(output, (byte)'$', value.Length);
+        output.Write(value);
+        output.Write("\r\n"u8);
+    }
+
+    private static void WriteHeader(PipeWriter output, byte type, long value)
+    {
+        var span = output.GetSpan(24);
+        span[0] = type;
+        Utf8Formatter.TryFormat(value, span[1..], out int written);
+        span[1 + written] = (byte)'\r';
+        span[2 + written] = (byte)'\n';
+        output.Advance(3 + written);
+    }
+
+    private async Task ResetAsync()
+    {
+        var link = _link;
+        _link = null;
+        _db = -1;
+        if (link is not null) await link.DisposeAsync();
+    }
+
+    public ValueTask DisposeAsync() => new(ResetAsync());
+}
