@@ -32,6 +32,9 @@ public sealed class UpstreamConnector
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _options.UpstreamDatabase;
 
+    /// <summary>The database a new connection is in (after the configured SELECT).</summary>
+    public int ConfiguredDatabase => _options.UpstreamDatabase;
+
     public async Task<UpstreamLink> ConnectAsync(CancellationToken cancel)
     {
         // Taken before the first await: the listener sets the client's loop on this thread around the call.
