@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
-using RedisTimer.Proxy.Server.Transport;
 
 namespace RedisTimer.Proxy.Upstream;
 
@@ -18,13 +17,11 @@ public sealed class UpstreamConnector
 {
     private readonly UpstreamEndpoint _endpoint;
     private readonly ProxyOptions _options;
-    private readonly EpollTransport? _epoll;
 
-    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, EpollTransport? epoll = null)
+    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options)
     {
         _endpoint = endpoint;
         _options = options.Value;
-        _epoll = epoll is { Enabled: true } ? epoll : null;
     }
 
     public string Describe => _endpoint.ToString();
@@ -32,46 +29,25 @@ public sealed class UpstreamConnector
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _options.UpstreamDatabase;
 
-    /// <summary>The database a new connection is in (after the configured SELECT).</summary>
-    public int ConfiguredDatabase => _options.UpstreamDatabase;
-
     public async Task<UpstreamLink> ConnectAsync(CancellationToken cancel)
     {
-        // Taken before the first await: the listener sets the client's loop on this thread around the call.
-        var loop = _epoll?.TakeLoop();
         var (host, port) = _endpoint.HostAndPort;
-        Socket socket;
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
         {
             timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
-            if (loop is not null)
+            try
             {
-                try
-                {
-                    socket = await EpollTransport.ConnectAsync(loop, host, port, timeout.Token);
-                }
-                catch (Exception e) when (e is SocketException or OperationCanceledException)
-                {
-                    string why = e is SocketException se ? se.Message : "connect timed out";
-                    throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
-                }
+                await socket.ConnectAsync(host, port, timeout.Token);
             }
-            else
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
-                socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    await socket.ConnectAsync(host, port, timeout.Token);
-                }
-                catch (Exception e) when (e is SocketException or OperationCanceledException)
-                {
-                    socket.Dispose();
-                    string why = e is SocketException se ? se.Message : "connect timed out";
-                    throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
-                }
+                socket.Dispose();
+                string why = e is SocketException se ? se.Message : "connect timed out";
+                throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
             }
         }
-        var connection = loop is null ? new UpstreamLink(socket) : new UpstreamLink(socket, loop);
+        var connection = new UpstreamLink(socket);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
