@@ -7,6 +7,10 @@ local SCHEMA = '1'
 local EVENTS = 'timer-tzw:events'   -- channel: "<db>:<due ms, or 0 if gone>:<id>" after each change
 local MAX_DUE = 9007199254740992    -- 2^53: the largest ms a sorted-set score holds exactly
 local INFO_MAGIC = '\27RedisTimerInfo1'  -- marks TIMER.INFO's reply for the proxy to re-encode
+-- Changes due further ahead are not published: schedulers find them at their reconciliation (every
+-- second, well before they are due). The first timer of a database is always published, to wake
+-- schedulers that have gone quiet because there were no timers.
+local EVENT_HORIZON_MS = 10000
 
 local function arity(name)
   return redis.error_reply("ERR wrong number of arguments for '" .. name .. "' command")
@@ -48,7 +52,8 @@ end
 -- microseconds, made distinct from the previous version of the same key.
 local function new_version(previous, t)
   t = t or redis.call('TIME')
-  local v = t[1] .. string.format('%06d', tonumber(t[2]))
+  local us = t[2]
+  local v = t[1] .. string.rep('0', 6 - #us) .. us
   if previous and string.sub(previous, 1, #v) == v then
     v = v .. '.' .. tostring((tonumber(string.match(previous, '%.(%d+)$')) or 0) + 1)
   end
@@ -150,7 +155,7 @@ local function timer_new(keys, args)
   redis.call('HSET', id, TAG, SCHEMA, 'due', dues, 'ver', new_version(previous, t),
     'def', pack_def(args[2], args[3], loop, fkeys, fargs))
   redis.call('ZADD', index, dues, id)
-  publish_last(db, dues, id)
+  if iv <= EVENT_HORIZON_MS or redis.call('ZCARD', index) == 1 then publish_last(db, dues, id) end
   if existing == 'timer' then return 0 end
   return 1
 end
@@ -288,7 +293,7 @@ local function timer_fire(keys, args)
     local ver = new_version(args[4], t)
     redis.call('HSET', id, 'due', due, 'ver', ver)
     redis.call('ZADD', index, due, id)
-    publish(args[1], due, id)
+    if tonumber(args[3]) <= EVENT_HORIZON_MS then publish(args[1], due, id) end
     return { ver, due }
   end
   redis.call('DEL', id)
