@@ -298,6 +298,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         return gone;
     }
 
+    private const double PreciseWaitMs = 2;
+
     private async Task FireLoopAsync(CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
@@ -305,9 +307,12 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             var due = _queue.TakeDue(_clock.NowMs, _options.FireBatchSize);
             if (due.Count == 0)
             {
+                // Timed waits are only as fine as the OS timer (about a millisecond, more under load): sleep
+                // until shortly before the next due time, then yield until it comes.
                 double? next = _queue.NextDueMs();
-                int wait = next is null ? 1000 : (int)Math.Clamp(Math.Ceiling(next.Value - _clock.NowMs), 0, 1000);
-                if (wait > 0) await _wakeFire.WaitAsync(wait, stop);
+                double ahead = next is null ? 1000 : Math.Min(next.Value - _clock.NowMs, 1000);
+                if (ahead > PreciseWaitMs) await _wakeFire.WaitAsync((int)(ahead - PreciseWaitMs), stop);
+                else await Task.Yield();
                 continue;
             }
             foreach (var group in due.GroupBy(t => t.Db))
