@@ -40,11 +40,14 @@ end
 
 local function fmt_ms(x) return string.format('%.3f', x) end
 
--- 'none', 'timer' or 'other'
+-- 'none', 'timer' or 'other'; for a timer also its version.
 local function kind(key)
   local t = redis.call('TYPE', key)['ok']
   if t == 'none' then return 'none' end
-  if t == 'hash' and redis.call('HEXISTS', key, TAG) == 1 then return 'timer' end
+  if t == 'hash' then
+    local h = redis.call('HMGET', key, TAG, 'ver')
+    if h[1] then return 'timer', h[2] end
+  end
   return 'other'
 end
 
@@ -147,9 +150,7 @@ local function timer_new(keys, args)
   local refused = acl_refusal(args[2], fkeys)
   if refused then return refused end
 
-  local existing = kind(id)
-  local previous = nil
-  if existing == 'timer' then previous = redis.call('HGET', id, 'ver') end
+  local existing, previous = kind(id)
   if existing ~= 'none' then redis.call('DEL', id) end
   local dues = fmt_ms(due)
   redis.call('HSET', id, TAG, SCHEMA, 'due', dues, 'ver', new_version(previous, t),
