@@ -41,4 +41,29 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["direct:copy"])), TimeSpan.FromSeconds(15));
         Assert.Equal(":0\r\n", await direct.CallAsync("EXISTS", "direct:copy"));
     }
+
+    [Fact]
+    public async Task A_timer_written_by_a_lua_script_as_the_storage_doc_describes_fires()
+    {
+        using var proxied = await fx.ConnectProxyAsync();
+        // The proxy's scheduler runs once timers exist (here: one far in the future).
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "lua:anchor", "rt_log", "600000", "0"));
+        const string script = """
+            local t = redis.call('TIME')
+            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 200)
+            redis.call('HSET', KEYS[1], '__timer-tzw__', '1', 'due', due, 'ver', 'lua-1',
+              'def', cmsgpack.pack({ 'rt_log', '200', '0', '1', KEYS[1], 'from-lua' }))
+            redis.call('ZADD', 'timer-tzw:due', due, KEYS[1])
+            redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. KEYS[1])
+            return 1
+            """;
+        Assert.Equal(":1\r\n", await proxied.CallAsync("EVAL", script, "1", "lua:made"));
+        Assert.Equal("+timer-tzw\r\n", await proxied.CallAsync("TYPE", "lua:made"));
+
+        await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["lua:made"])), TimeSpan.FromSeconds(15));
+        var fire = Assert.Single((await fx.FiresAsync()).Where(f => f.Keys.SequenceEqual(["lua:made"])));
+        Assert.Equal(["from-lua"], fire.Args);
+        Assert.Equal(0, fire.Exists);
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "lua:anchor"));
+    }
 }
