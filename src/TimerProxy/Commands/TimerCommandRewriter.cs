@@ -91,13 +91,13 @@ public static class TimerCommandRewriter
         long idStart = reader.Consumed;
         if (!SkipBulk(ref reader)) return false;                            // id
         headLength = reader.Consumed;
-        WriteHeader(output, (byte)'*', argumentCount + 4);
+        RespWriter.WriteArrayHeader(output, (int)(argumentCount + 4));
         output.Write("$5\r\nFCALL\r\n$9\r\ntimer_new\r\n$1\r\n2\r\n"u8);
         Copy(frame.Slice(idStart, headLength - idStart), output);
-        WriteBulk(output, Index);
+        RespWriter.WriteBulkString(output, Index);
         Span<byte> digits = stackalloc byte[11];
         Utf8Formatter.TryFormat(db, digits, out int written);
-        WriteBulk(output, digits[..written]);
+        RespWriter.WriteBulkString(output, digits[..written]);
         return true;
     }
 
@@ -139,28 +139,13 @@ public static class TimerCommandRewriter
 
     private static void Write(IBufferWriter<byte> output, string function, List<byte[]> keys, List<byte[]> argv)
     {
-        WriteHeader(output, (byte)'*', 3 + keys.Count + argv.Count);
-        WriteBulk(output, Fcall);
-        WriteBulk(output, Encoding.ASCII.GetBytes(function));
-        WriteBulk(output, Encoding.ASCII.GetBytes(keys.Count.ToString()));
-        foreach (var k in keys) WriteBulk(output, k);
-        foreach (var a in argv) WriteBulk(output, a);
+        RespWriter.WriteArrayHeader(output, 3 + keys.Count + argv.Count);
+        RespWriter.WriteBulkString(output, Fcall);
+        RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(function));
+        RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(keys.Count.ToString()));
+        foreach (var k in keys) RespWriter.WriteBulkString(output, k);
+        foreach (var a in argv) RespWriter.WriteBulkString(output, a);
     }
 
-    private static void WriteHeader(IBufferWriter<byte> output, byte type, long value)
-    {
-        var span = output.GetSpan(24);
-        span[0] = type;
-        Utf8Formatter.TryFormat(value, span[1..], out int written);
-        span[1 + written] = (byte)'\r';
-        span[2 + written] = (byte)'\n';
-        output.Advance(3 + written);
-    }
 
-    private static void WriteBulk(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
-    {
-        WriteHeader(output, (byte)'$', value.Length);
-        output.Write(value);
-        output.Write("\r\n"u8);
-    }
 }

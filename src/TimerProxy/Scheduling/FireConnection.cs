@@ -56,9 +56,9 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                 Write(output, "SELECT", db);
                 expected++;
             }
-            WriteArray(output, 1 + timers.Count);
-            WriteBulk(output, "WATCH"u8);
-            foreach (var t in timers) WriteBulk(output, (byte[])t.Id!);
+            RespWriter.WriteArrayHeader(output, 1 + timers.Count);
+            RespWriter.WriteBulkString(output, "WATCH"u8);
+            foreach (var t in timers) RespWriter.WriteBulkString(output, (byte[])t.Id!);
             expected++;
             foreach (var t in timers) Write(output, "HGET", (byte[])t.Id!, "ver");
             expected += timers.Count;
@@ -90,12 +90,12 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             {
                 var t = timers[i];
                 Write(output, "FCALL", "timer_fire", "2", (byte[])t.Id!, TimerSchema.IndexKey, db.ToString(), t.Loop ? "1" : "0", t.Interval, t.Version);
-                WriteArray(output, 3 + t.Keys.Length + t.Args.Length);
-                WriteBulk(output, "FCALL"u8);
-                WriteBulk(output, t.Function);
-                WriteBulk(output, Encoding.ASCII.GetBytes(t.Keys.Length.ToString()));
-                foreach (var k in t.Keys) WriteBulk(output, (byte[])k!);
-                foreach (var a in t.Args) WriteBulk(output, (byte[])a!);
+                RespWriter.WriteArrayHeader(output, 3 + t.Keys.Length + t.Args.Length);
+                RespWriter.WriteBulkString(output, "FCALL"u8);
+                RespWriter.WriteBulkString(output, t.Function);
+                RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(t.Keys.Length.ToString()));
+                foreach (var k in t.Keys) RespWriter.WriteBulkString(output, (byte[])k!);
+                foreach (var a in t.Args) RespWriter.WriteBulkString(output, (byte[])a!);
             }
             Write(output, "EXEC");
             await output.FlushAsync(cancel);
@@ -139,37 +139,21 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
 
     private static void Write(PipeWriter output, params object[] args)
     {
-        WriteArray(output, args.Length);
+        RespWriter.WriteArrayHeader(output, args.Length);
         foreach (var a in args)
         {
             switch (a)
             {
-                case byte[] b: WriteBulk(output, b); break;
-                case string s: WriteBulk(output, Encoding.UTF8.GetBytes(s)); break;
-                case int n: WriteBulk(output, Encoding.ASCII.GetBytes(n.ToString())); break;
+                case byte[] b: RespWriter.WriteBulkString(output, b); break;
+                case string s: RespWriter.WriteBulkString(output, Encoding.UTF8.GetBytes(s)); break;
+                case int n: RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(n.ToString())); break;
                 default: throw new ArgumentException($"unsupported argument {a.GetType()}");
             }
         }
     }
 
-    private static void WriteArray(PipeWriter output, int count) => WriteHeader(output, (byte)'*', count);
 
-    private static void WriteBulk(PipeWriter output, ReadOnlySpan<byte> value)
-    {
-        WriteHeader(output, (byte)'$', value.Length);
-        output.Write(value);
-        output.Write("\r\n"u8);
-    }
 
-    private static void WriteHeader(PipeWriter output, byte type, long value)
-    {
-        var span = output.GetSpan(24);
-        span[0] = type;
-        Utf8Formatter.TryFormat(value, span[1..], out int written);
-        span[1 + written] = (byte)'\r';
-        span[2 + written] = (byte)'\n';
-        output.Advance(3 + written);
-    }
 
     private async Task ResetAsync()
     {
