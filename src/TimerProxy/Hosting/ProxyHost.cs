@@ -39,6 +39,7 @@ public static class ProxyHost
             {
                 services.Configure<ProxyOptions>(context.Configuration.GetSection(ProxyOptions.Section));
                 services.AddSingleton<UpstreamEndpoint>();
+                services.AddSingleton<EpollTransport>();
                 services.AddSingleton<UpstreamConnector>();
                 services.AddSingleton<ControlPlane>();
                 services.AddSingleton<TimerLibrary>();

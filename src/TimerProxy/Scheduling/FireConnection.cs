@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Text;
@@ -15,7 +16,7 @@ public enum FireResult : byte { Fired, FiredWithFunctionError, Stale }
 /// <summary>
 /// The scheduler's own connection for firing, speaking RESP directly so that a batch costs two round trips
 /// and never blocks a thread: (1) WATCH the ids and read their versions; (2) for the timers still in the
-/// version the scheduler loaded, MULTI / FCALL timer_fire / FCALL user function / EXEC. A timer changed
+/// version the scheduler loaded, MULTI / the claim (DEL+ZREM, or the LOOP re-arm) / FCALL user function / EXEC. A timer changed
 /// before the WATCH fails the version check and is left out; one changed after it makes EXEC abort and
 /// the batch is checked again. So a reset, kill or another proxy's fire is never followed by a fire of
 /// the old definition.
@@ -25,13 +26,29 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
     private UpstreamLink? _link;
     private int _db = -1;
 
-    public sealed record Outcome(FireResult Result, RespValue? Claim, string? FunctionError);
-
-    public async Task<Outcome[]> FireAsync(int db, IReadOnlyList<ScheduledTimer> timers, CancellationToken cancel)
+    /// <summary>For a re-armed LOOP timer, its new version and due time.</summary>
+    public sealed record Outcome(FireResult Result, string? Version, double DueMs, string? FunctionError)
     {
+        public static readonly Outcome Stale = new(FireResult.Stale, null, 0, null);
+    }
+
+    // As the library's EVENT_HORIZON_MS: re-arms further ahead are found by reconciliation.
+    private const double EventHorizonMs = 10000;
+
+    /// <param name="nowMs">The Redis server's time as the scheduler knows it: a LOOP timer's next due time is counted from it.</param>
+    public async Task<Outcome[]> FireAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
+    {
+        // A connection that stops answering (a peer gone without a reset) must not stall firing for minutes.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(RoundTripTimeout);
         try
         {
-            return await FireCoreAsync(db, timers, cancel);
+            return await FireCoreAsync(db, timers, nowMs, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            await ResetAsync();
+            throw new TimeoutException("the fire connection did not answer in time");
         }
         catch
         {
@@ -42,8 +59,11 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         }
     }
 
-    private async Task<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, CancellationToken cancel)
+    private static readonly TimeSpan RoundTripTimeout = TimeSpan.FromSeconds(10);
+
+    private async Task<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
+        var claimsOf = new int[timers.Count];
         var link = _link ??= await connector.ConnectAsync(cancel);
         if (_db < 0) _db = connector.ConfiguredDatabase;
         var outcomes = new Outcome[timers.Count];
@@ -75,7 +95,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             {
                 var ver = replies[first + i];
                 if (!ver.IsError && ver.Bytes is not null && Encoding.ASCII.GetString(ver.Bytes) == timers[i].Version) current.Add(i);
-                else outcomes[i] = new Outcome(FireResult.Stale, null, null);
+                else outcomes[i] = Outcome.Stale;
             }
             if (current.Count == 0)
             {
@@ -85,11 +105,38 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                 return outcomes;
             }
 
+            // The claim is plain commands, not a library call: it cannot fail while the user's function runs
+            // (a missing library would otherwise leave a fired timer in place, to fire again).
             Write(output, "MULTI");
+            int queued = 0;
+            var rearmed = new (string Version, double DueMs)[timers.Count];
             foreach (int i in current)
             {
                 var t = timers[i];
-                Write(output, "FCALL", "timer_fire", "2", (byte[])t.Id!, TimerSchema.IndexKey, db.ToString(), t.Loop ? "1" : "0", t.Interval, t.Version);
+                byte[] id = (byte[])t.Id!;
+                if (t.Loop)
+                {
+                    double dueMs = nowMs + double.Parse(t.Interval, CultureInfo.InvariantCulture);
+                    string due = dueMs.ToString("F3", CultureInfo.InvariantCulture);
+                    string version = ((long)(nowMs * 1000)).ToString(CultureInfo.InvariantCulture) + "f";
+                    if (version == t.Version) version += "f";
+                    rearmed[i] = (version, dueMs);
+                    Write(output, "HSET", id, "due", due, "ver", version);
+                    Write(output, "ZADD", TimerSchema.IndexKey, due, id);
+                    queued += 2;
+                    if (double.Parse(t.Interval, CultureInfo.InvariantCulture) <= EventHorizonMs)
+                    {
+                        Write(output, "PUBLISH", TimerSchema.EventsChannel, (byte[])[.. Encoding.ASCII.GetBytes($"{db}:{due}:"), .. id]);
+                        queued++;
+                    }
+                }
+                else
+                {
+                    Write(output, "DEL", id);
+                    Write(output, "ZREM", TimerSchema.IndexKey, id);
+                    queued += 2;
+                }
+                claimsOf[i] = queued;
                 RespWriter.WriteArrayHeader(output, 3 + t.Keys.Length + t.Args.Length);
                 RespWriter.WriteBulkString(output, "FCALL"u8);
                 RespWriter.WriteBulkString(output, t.Function);
@@ -99,7 +146,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             }
             Write(output, "EXEC");
             await output.FlushAsync(cancel);
-            var exec = await ReadAsync(link.Input, 2 + 2 * current.Count, cancel);
+            var exec = await ReadAsync(link.Input, 2 + queued + current.Count, cancel);
             var results = exec[^1];
             if (results.IsError) throw new RedisServerException("EXEC: " + results.Text);
             if (results.Items is null)
@@ -107,16 +154,16 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                 // A watched timer changed between the check and EXEC: check again (bounded, then give up
                 // on this batch; the scheduler reloads changed timers from their events).
                 if (attempt < 3) continue;
-                foreach (int i in current) outcomes[i] = new Outcome(FireResult.Stale, null, null);
+                foreach (int i in current) outcomes[i] = Outcome.Stale;
                 return outcomes;
             }
             for (int j = 0; j < current.Count; j++)
             {
-                var claim = results.Items[2 * j];
-                var call = results.Items[2 * j + 1];
-                outcomes[current[j]] = call.IsError
-                    ? new Outcome(FireResult.FiredWithFunctionError, claim, call.Text)
-                    : new Outcome(FireResult.Fired, claim, null);
+                int i = current[j];
+                var call = results.Items[claimsOf[i] + j]; // the user's call follows its timer's claim
+                var rearm = timers[i].Loop ? rearmed[i] : default;
+                outcomes[i] = new Outcome(call.IsError ? FireResult.FiredWithFunctionError : FireResult.Fired,
+                    rearm.Version, rearm.DueMs, call.IsError ? call.Text : null);
             }
             return outcomes;
         }
@@ -145,6 +192,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             switch (a)
             {
                 case byte[] b: RespWriter.WriteBulkString(output, b); break;
+                case string[] texts: foreach (var t in texts) RespWriter.WriteBulkString(output, Encoding.UTF8.GetBytes(t)); break;
                 case string s: RespWriter.WriteBulkString(output, Encoding.UTF8.GetBytes(s)); break;
                 case int n: RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(n.ToString())); break;
                 default: throw new ArgumentException($"unsupported argument {a.GetType()}");

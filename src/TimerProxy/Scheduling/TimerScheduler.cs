@@ -13,7 +13,7 @@ namespace RedisTimer.Proxy.Scheduling;
 /// <summary>
 /// Fires due timers. Holds the near future in memory (<see cref="DueQueue"/>), filled from each database's
 /// index, kept current by the library's change events and repaired by a periodic reconciliation.
-/// Each fire is one transaction: WATCH the timer, check its version, then MULTI / timer_fire (delete a
+/// Each fire is one transaction: WATCH the timer, check its version, then MULTI / the claim (delete a
 /// one-shot timer, re-arm a LOOP one) / FCALL of the user's function / EXEC, so a timer reset, killed or
 /// fired by another proxy meanwhile is not fired again. It starts only once timers exist, and with no
 /// timers left it goes quiet: no polling.
@@ -161,10 +161,18 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private void NoteDatabase(int db)
     {
+        // Databases are numbered from 0 and Redis has at most a few thousand; anything else is a
+        // client's refused SELECT showing through, and would only make every reconciliation fail.
+        if (db is < 0 or > MaxDatabase) return;
         bool added;
         lock (_databases) added = _databases.Add(db);
-        if (added) Release(_wakeReconcile);
+        Interlocked.Increment(ref _eventsSeen);
+        if (added || _idle) Release(_wakeReconcile);
     }
+
+    private const int MaxDatabase = 65535;
+    private long _eventsSeen;
+    private volatile bool _idle;
 
     // "__keyevent@<db>__:<event>" carrying the key name
     private void OnKeyEvent(ConnectionMultiplexer mux, RedisChannel channel, RedisValue key)
@@ -196,6 +204,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     {
         while (!stop.IsCancellationRequested)
         {
+            long eventsBefore = Interlocked.Read(ref _eventsSeen);
             var db0 = mux.GetDatabase();
             await _clock.SyncAsync(db0);
             await _library.RepairAsync(db0);
@@ -203,16 +212,29 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             foreach (int db in await DatabasesWithIndexAsync(mux))
             {
                 anyTimers = true;
-                await ReconcileDatabaseAsync(mux.GetDatabase(db), db);
+                try
+                {
+                    await ReconcileDatabaseAsync(mux.GetDatabase(db), db);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    _logger.LogWarning("Reconciling db {Db} failed: {Error}", db, e.Message);
+                }
             }
-            if (!anyTimers && _queue.Count == 0)
+            if (!anyTimers && _queue.Count == 0 && Interlocked.Read(ref _eventsSeen) == eventsBefore)
             {
-                // Nothing to watch: stay silent until an event or a timer command wakes us.
+                // Nothing to watch: stay silent until an event or a timer command wakes us. The next
+                // timer command loads the library again (it may be gone by then: FUNCTION FLUSH, a
+                // restart without persistence), and keyspace commands pass unchanged meanwhile.
                 _logger.LogInformation("No timers left; the scheduler is idle");
-                await _wakeReconcile.WaitAsync(stop);
+                _library.MarkIdle();
+                _idle = true;
+                if (Interlocked.Read(ref _eventsSeen) == eventsBefore) await _wakeReconcile.WaitAsync(stop);
+                _idle = false;
                 continue;
             }
-            await Task.WhenAny(Task.Delay(_options.ReconcileIntervalMs, stop), _wakeReconcile.WaitAsync(stop));
+            // The timeout removes the waiter (a WhenAny with a delay would leave one behind per pass).
+            await _wakeReconcile.WaitAsync(_options.ReconcileIntervalMs, stop);
         }
     }
 
@@ -226,7 +248,16 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         lock (_databases) candidates.UnionWith(_databases);
         foreach (int db in candidates)
         {
-            if (await mux.GetDatabase(db).KeyExistsAsync(TimerSchema.IndexKey)) found.Add(db);
+            bool exists;
+            try
+            {
+                exists = await mux.GetDatabase(db).KeyExistsAsync(TimerSchema.IndexKey);
+            }
+            catch (RedisServerException)
+            {
+                exists = false; // no such database
+            }
+            if (exists) found.Add(db);
             else lock (_databases) _databases.Remove(db);
         }
         lock (_databases) _databases.UnionWith(found);
@@ -253,6 +284,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private static readonly RedisValue[] Fields = [TimerSchema.Tag, "ver", "due", "def"];
 
+    private static readonly ScheduledTimer Unreadable = new(-1, default, "", 0, false, "", [], [], []);
+
     private static async Task<ScheduledTimer?> LoadAsync(IDatabase db, int dbNumber, RedisKey id)
     {
         try
@@ -271,6 +304,13 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         {
             return null; // not a hash: not a timer
         }
+        catch (Exception e) when (e is RedisException or TimeoutException or FormatException or InvalidDataException
+                                      or IndexOutOfRangeException or ArgumentException)
+        {
+            // Unreadable now (a timeout) or malformed (written by hand): neither fired nor dropped from the
+            // index; the fire-time version check and later passes decide.
+            return Unreadable;
+        }
     }
 
     // Puts loaded timers due within the window in the queue (later ones come with a later reconciliation);
@@ -284,6 +324,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         foreach (var timer in loaded)
         {
             var (db, id) = ids[i++];
+            if (ReferenceEquals(timer, Unreadable)) continue;
             if (timer is null)
             {
                 _queue.Remove(db, id);
@@ -320,7 +361,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 var timers = group.ToList();
                 try
                 {
-                    Account(timers, await _fire.FireAsync(group.Key, timers, stop));
+                    Account(timers, await _fire.FireAsync(group.Key, timers, _clock.NowMs, stop));
                 }
                 catch (Exception e) when (e is IOException or RedisException or UpstreamUnavailableException or InvalidDataException)
                 {
@@ -357,18 +398,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db,
                     Encoding.UTF8.GetString(t.Function), outcome.FunctionError);
             }
-            if (t.Loop && outcome.Claim?.Items is [var version, var dueMs])
-            {
-                earlier |= _queue.Upsert(t with
-                {
-                    Version = version.Text,
-                    DueMs = double.Parse(dueMs.Text, System.Globalization.CultureInfo.InvariantCulture),
-                });
-            }
-            else if (outcome.Claim?.IsError == true)
-            {
-                _logger.LogWarning("Timer {Id} (db {Db}): re-arming failed: {Error}", (string?)t.Id, t.Db, outcome.Claim.Text);
-            }
+            if (t.Loop && outcome.Version is { } version)
+                earlier |= _queue.Upsert(t with { Version = version, DueMs = outcome.DueMs });
         }
         if (earlier) Release(_wakeFire);
     }

@@ -282,26 +282,6 @@ local function timer_scan(keys, args)
   return { r[1], out }
 end
 
--- Fired by a scheduler inside MULTI, after WATCH id and a check of its version, so the definition the
--- scheduler passes is the stored one: a one-shot timer is deleted before its function runs, a LOOP
--- timer re-armed from now. KEYS: id, index. ARGV: db, loop (0/1), iv, version.
--- Returns 0 (deleted) or {version, due} (re-armed).
-local function timer_fire(keys, args)
-  local id, index = keys[1], keys[2]
-  if args[2] == '1' then
-    local now, t = clock()
-    local due = fmt_ms(now + tonumber(args[3]))
-    local ver = new_version(args[4], t)
-    redis.call('HSET', id, 'due', due, 'ver', ver)
-    redis.call('ZADD', index, due, id)
-    if tonumber(args[3]) <= EVENT_HORIZON_MS then publish(args[1], due, id) end
-    return { ver, due }
-  end
-  redis.call('DEL', id)
-  redis.call('ZREM', index, id)
-  return 0
-end
-
 -- Drops an index entry whose key is no longer a timer (deleted, overwritten or expired directly).
 -- KEYS: index. ARGV: ids.
 local function timer_unindex(keys, args)
@@ -345,7 +325,6 @@ redis.register_function{function_name='timer_rename', callback=timer_rename}
 redis.register_function{function_name='timer_move', callback=timer_move}
 redis.register_function{function_name='timer_copy', callback=timer_copy}
 redis.register_function{function_name='timer_scan', callback=timer_scan, flags={'no-writes', 'allow-stale'}}
-redis.register_function{function_name='timer_fire', callback=timer_fire}
 redis.register_function{function_name='timer_adopt', callback=timer_adopt}
 redis.register_function{function_name='timer_restore', callback=timer_restore}
 redis.register_function{function_name='timer_unindex', callback=timer_unindex, flags={'allow-oom'}}

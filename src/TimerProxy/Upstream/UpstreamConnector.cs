@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Server.Transport;
 
 namespace RedisTimer.Proxy.Upstream;
 
@@ -17,11 +18,13 @@ public sealed class UpstreamConnector
 {
     private readonly UpstreamEndpoint _endpoint;
     private readonly ProxyOptions _options;
+    private readonly EpollTransport? _epoll;
 
-    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options)
+    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, EpollTransport? epoll = null)
     {
         _endpoint = endpoint;
         _options = options.Value;
+        _epoll = epoll is { Enabled: true } ? epoll : null;
     }
 
     public string Describe => _endpoint.ToString();
@@ -31,23 +34,41 @@ public sealed class UpstreamConnector
 
     public async Task<UpstreamLink> ConnectAsync(CancellationToken cancel)
     {
+        // Taken before the first await: the listener sets the client's loop on this thread around the call.
+        var loop = _epoll?.TakeLoop();
         var (host, port) = _endpoint.HostAndPort;
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket socket;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
         {
             timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
-            try
+            if (loop is not null)
             {
-                await socket.ConnectAsync(host, port, timeout.Token);
+                try
+                {
+                    socket = await EpollTransport.ConnectAsync(loop, host, port, timeout.Token);
+                }
+                catch (Exception e) when (e is SocketException or OperationCanceledException)
+                {
+                    string why = e is SocketException se ? se.Message : "connect timed out";
+                    throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
+                }
             }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            else
             {
-                socket.Dispose();
-                string why = e is SocketException se ? se.Message : "connect timed out";
-                throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
+                socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(host, port, timeout.Token);
+                }
+                catch (Exception e) when (e is SocketException or OperationCanceledException)
+                {
+                    socket.Dispose();
+                    string why = e is SocketException se ? se.Message : "connect timed out";
+                    throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: {why}", e);
+                }
             }
         }
-        var connection = new UpstreamLink(socket);
+        var connection = loop is null ? new UpstreamLink(socket) : new UpstreamLink(socket, loop);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);

@@ -15,13 +15,20 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
     private static readonly PipeOptions ReceiveOptions = SocketPipe.Options(pause: 1024 * 1024, resume: 512 * 1024);
     private static readonly PipeOptions SendOptions = SocketPipe.Options(pause: 256 * 1024, resume: 128 * 1024);
 
-    private readonly SocketPipe _pipe;
+    private readonly ITransportPipe _pipe;
 
     public UpstreamLink(Socket socket)
     {
-        _pipe = new SocketPipe(socket, ReceiveOptions, SendOptions,
-            e => new IOException("upstream connection failed: " + e.Message, e));
+        _pipe = new SocketPipe(socket, ReceiveOptions, SendOptions, ReceiveError);
     }
+
+    /// <summary>The epoll transport: the socket is driven by <paramref name="loop"/> (the client's own loop).</summary>
+    internal UpstreamLink(Socket socket, EpollLoop loop)
+    {
+        _pipe = new EpollPipe(socket, loop, ReceiveOptions, SendOptions, ReceiveError);
+    }
+
+    private static Exception ReceiveError(Exception e) => new IOException("upstream connection failed: " + e.Message, e);
 
     /// <summary>What Redis sends.</summary>
     public PipeReader Input => _pipe.Input;

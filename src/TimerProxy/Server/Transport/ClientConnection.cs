@@ -17,16 +17,20 @@ internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeN
     private static readonly PipeOptions ReceiveOptions = SocketPipe.Options(pause: 1024 * 1024, resume: 512 * 1024);
     private static readonly PipeOptions SendOptions = SocketPipe.Options(pause: 64 * 1024, resume: 32 * 1024);
 
-    private readonly SocketPipe _pipe;
+    private readonly ITransportPipe _pipe;
     private readonly CancellationTokenSource _closeRequested = new();
 
-    public ClientConnection(Socket socket, string id)
+    /// <param name="loop">The epoll loop that drives the socket; null for .NET's sockets (<see cref="SocketPipe"/>).</param>
+    internal ClientConnection(Socket socket, string id, EpollLoop? loop = null)
     {
         ConnectionId = id;
         RemoteEndPoint = socket.RemoteEndPoint;
         LocalEndPoint = socket.LocalEndPoint;
-        _pipe = new SocketPipe(socket, ReceiveOptions, SendOptions,
-            e => new ConnectionResetException(e.Message, e));
+        Loop = loop;
+        Func<Exception, Exception> receiveError = e => new ConnectionResetException(e.Message, e);
+        _pipe = loop is null
+            ? new SocketPipe(socket, ReceiveOptions, SendOptions, receiveError)
+            : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, receiveError);
         Transport = _pipe;
         ConnectionClosedRequested = _closeRequested.Token;
         Features.Set<IConnectionLifetimeNotificationFeature>(this);
@@ -40,6 +44,9 @@ internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeN
     public override EndPoint? LocalEndPoint { get; set; }
 
     public CancellationToken ConnectionClosedRequested { get; set; }
+
+    /// <summary>The epoll loop of this client (its upstream connection goes on the same one), or null.</summary>
+    internal EpollLoop? Loop { get; }
 
     /// <summary>Graceful shutdown: the handler drains and returns.</summary>
     public void RequestClose()

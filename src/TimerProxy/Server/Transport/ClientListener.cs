@@ -19,6 +19,7 @@ namespace RedisTimer.Proxy.Server.Transport;
 public sealed class ClientListener(
     ClientConnectionHandler handler,
     IOptions<ProxyOptions> options,
+    EpollTransport epoll,
     ILogger<ClientListener> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<ClientConnection, Task> _connections = new();
@@ -73,7 +74,18 @@ public sealed class ClientListener(
                 continue;
             }
             socket.NoDelay = true;
-            var connection = new ClientConnection(socket, "C" + Interlocked.Increment(ref _nextId).ToString("x"));
+            string id = "C" + Interlocked.Increment(ref _nextId).ToString("x");
+            ClientConnection connection;
+            try
+            {
+                connection = new ClientConnection(socket, id, epoll.Enabled ? epoll.NextLoop() : null);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                logger.LogDebug(e, "Accepted connection {Connection} failed", id); // reset before it could be set up
+                socket.Dispose();
+                continue;
+            }
             var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _connections[connection] = gate.Task;
             // Off the accept loop: the handler's start (upstream connect) must not delay the next accept.
@@ -86,7 +98,13 @@ public sealed class ClientListener(
     {
         try
         {
-            await handler.OnConnectedAsync(connection).ConfigureAwait(false);
+            // The epoll transport opens the upstream connection on the client's loop: the connector takes the
+            // loop from this thread, synchronously, at the start of the handler.
+            Task handling;
+            EpollTransport.Prefer(connection.Loop);
+            try { handling = handler.OnConnectedAsync(connection); }
+            finally { EpollTransport.Prefer(null); }
+            await handling.ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -18,7 +18,7 @@ namespace RedisTimer.Proxy.Server.Transport;
 /// multi-segment send is one gathered sendmsg.
 /// Nothing is allocated per read or send.
 /// </remarks>
-public sealed class SocketPipe : IDuplexPipe
+public sealed class SocketPipe : ITransportPipe
 {
     private const int MinReceive = 4 * 1024;
     private const int MaxReceive = 64 * 1024;
