@@ -102,7 +102,13 @@ public static class TimerCommandRewriter
     }
 
     // Frames here were validated by the request scanner; these only say whether the bytes are there yet.
-    private static bool SkipLine(ref SequenceReader<byte> reader) => reader.TryAdvanceTo((byte)'\n');
+    // "*N\r" and one more byte, which Redis (and the request scanner) do not check.
+    private static bool SkipLine(ref SequenceReader<byte> reader)
+    {
+        if (!reader.TryAdvanceTo((byte)'\r') || reader.Remaining < 1) return false;
+        reader.Advance(1);
+        return true;
+    }
 
     private static bool SkipBulk(ref SequenceReader<byte> reader)
     {

@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace RedisTimer.Proxy.Scheduling;
 
 /// <summary>
@@ -44,7 +42,4 @@ public static class MsgPackStrings
         for (int i = 0; i < bytes; i++) v = (v << 8) | data[pos++];
         return v;
     }
-
-    public static RedisKey[] Keys(byte[] packed) => Array.ConvertAll(Decode(packed), k => (RedisKey)k);
-    public static RedisValue[] Values(byte[] packed) => Array.ConvertAll(Decode(packed), v => (RedisValue)v);
 }

@@ -64,12 +64,17 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     {
         lock (_startSync)
         {
+            if (_listening.Task.IsFaulted) // a start that failed (Redis refused TIME or SUBSCRIBE): try again
+            {
+                _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                _running = null;
+            }
             if (_running is null && !_stopping.IsCancellationRequested) _running = RunAsync(_listening, _stopping.Token);
             return _listening.Task;
         }
     }
 
-    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private async Task RunAsync(TaskCompletionSource listening, CancellationToken stop)
     {
@@ -214,7 +219,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 anyTimers = true;
                 try
                 {
-                    await ReconcileDatabaseAsync(mux.GetDatabase(db), db);
+                    await ReconcileDatabaseAsync(mux.GetDatabase(db), db, full: _passes % FullPassEvery == 0);
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {
@@ -233,6 +238,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 _idle = false;
                 continue;
             }
+            _passes++;
             // The timeout removes the waiter (a WhenAny with a delay would leave one behind per pass).
             await _wakeReconcile.WaitAsync(_options.ReconcileIntervalMs, stop);
         }
@@ -264,11 +270,32 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         return found;
     }
 
-    private async Task ReconcileDatabaseAsync(IDatabase db, int dbNumber)
+    // Reading the whole window every second costs Redis (and so the fires waiting behind it) milliseconds
+    // when it holds tens of thousands of timers: a pass reads what entered the window since the last pass,
+    // plus what is overdue; every tenth pass reads the whole window.
+    private const int FullPassEvery = 10;
+    private long _passes;
+    private readonly Dictionary<int, double> _reconciledTo = new();
+
+    private async Task ReconcileDatabaseAsync(IDatabase db, int dbNumber, bool full)
     {
-        double horizon = _clock.NowMs + _options.WindowMs;
-        var entries = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, horizon,
-            take: _options.MaxLoaded);
+        double now = _clock.NowMs;
+        double horizon = now + _options.WindowMs;
+        SortedSetEntry[] entries;
+        if (!full && _reconciledTo.TryGetValue(dbNumber, out double from) && from < horizon)
+        {
+            var overdue = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, now, take: 1000);
+            var entered = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, from, horizon, Exclude.Start,
+                take: _options.MaxLoaded);
+            entries = [.. overdue, .. entered];
+            _reconciledTo[dbNumber] = entered.Length < _options.MaxLoaded ? horizon : entered[^1].Score;
+        }
+        else
+        {
+            entries = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, horizon,
+                take: _options.MaxLoaded);
+            _reconciledTo[dbNumber] = entries.Length < _options.MaxLoaded ? horizon : entries[^1].Score;
+        }
         var missing = entries.Where(e => !_queue.Contains(dbNumber, (byte[])e.Element!, e.Score)).ToList();
         if (missing.Count == 0) return;
         var ids = missing.Select(e => (Db: dbNumber, Id: (RedisKey)(byte[])e.Element!)).ToList();

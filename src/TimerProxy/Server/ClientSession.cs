@@ -35,6 +35,8 @@ public sealed class ClientSession
     private int _db;                     // the client's selected database, as far as its SELECTs tell
     private int _pendingInfoReplies;     // rewritten TIMER.INFO calls whose reply has not been seen
     private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
+    private volatile bool _draining;     // a cancelled upstream read means: shut down
+    private volatile string? _closingError; // sent to the client after the last reply, before closing
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
         TimeSpan drain, TimerServices timers, int initialDb, ILogger logger)
@@ -69,6 +71,7 @@ public sealed class ClientSession
     private async Task DrainAsync(Task requests, Task replies)
     {
         _stopReadingClient = true;
+        _draining = true;
         try { _client.Input.CancelPendingRead(); } catch (InvalidOperationException) { }
         _upstream.Output.CancelPendingFlush();
         await requests; // after this nothing else writes to the upstream
@@ -124,10 +127,10 @@ public sealed class ClientSession
         }
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
-            // The timer library could not be loaded: say so to the client, which then gets disconnected.
+            // The timer library could not be loaded: the replies to what came before go out first, then this
+            // error (written by the reply pump, the client's only writer), then the client is disconnected.
             _logger.LogWarning(e, "Timer library unavailable");
-            _stopReadingClient = true;
-            await RefuseAsync(_client.Output, $"upstream {_upstreamName} unavailable: timer library could not be loaded: {e.Message}");
+            _closingError = $"upstream {_upstreamName} unavailable: timer library could not be loaded: {e.Message}";
         }
         finally
         {
@@ -284,12 +287,13 @@ public sealed class ClientSession
             {
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
-                if (result.IsCanceled && !_releaseHeld) break;
+                if (result.IsCanceled && _draining) break;
                 if (Volatile.Read(ref _pendingInfoReplies) > 0)
                 {
                     // Held bytes go out when nothing followed in time (the reply may never come: DISCARD,
                     // CLIENT REPLY OFF, an aborted EXEC) or when Redis closed; complete replies are still rewritten.
-                    bool final = _releaseHeld || result.IsCompleted;
+                    // (Any other cancelled read is that release timer's.)
+                    bool final = _releaseHeld || result.IsCanceled || result.IsCompleted;
                     _releaseHeld = false;
                     int found = 0;
                     var outcome = InfoReplyRewriter.Rewrite(buffer, output, ref found, out var consumed, final);
@@ -322,6 +326,14 @@ public sealed class ClientSession
             await input.CompleteAsync();
         }
 
+        if (!upstreamLost && _closingError is { } closing)
+        {
+            try
+            {
+                await RefuseAsync(output, closing);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException) { }
+        }
         if (upstreamLost)
         {
             _logger.LogWarning("Upstream {Upstream} dropped a client's connection", _upstreamName);

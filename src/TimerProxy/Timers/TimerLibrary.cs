@@ -41,13 +41,15 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
     {
         var mux = await control.GetAsync();
         await mux.GetDatabase().ExecuteAsync("FUNCTION", "LOAD", "REPLACE", Source);
-        _loaded = true;
         logger.LogInformation("Timer library '{Library}' loaded", TimerSchema.LibraryName);
+        // Timer commands are rewritten only once the scheduler listens; if it cannot start, the next
+        // timer command tries again (and its client gets the error) rather than timers silently not firing.
         if (!_activated && Activated is { } activated)
         {
-            _activated = true;
             await activated();
+            _activated = true;
         }
+        _loaded = true;
     }
 
     private bool _activated;

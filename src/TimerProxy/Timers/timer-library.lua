@@ -223,6 +223,7 @@ end
 -- KEYS: src, dst, index. ARGV: db, 'RENAME' or 'RENAMENX'. The schedule follows the new name.
 local function timer_rename(keys, args)
   local src, dst, index, db = keys[1], keys[2], keys[3], args[1]
+  if src == index or dst == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database') end
   local src_timer = kind(src) == 'timer'
   local dst_timer = src ~= dst and kind(dst) == 'timer'
   local r = redis.pcall(args[2], src, dst)
@@ -244,6 +245,7 @@ end
 -- KEYS: key, index. ARGV: db, target db. The due time stays; the timer fires in the target db.
 local function timer_move(keys, args)
   local key, index, db, target = keys[1], keys[2], args[1], args[2]
+  if key == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database') end
   if kind(key) ~= 'timer' then return redis.pcall('MOVE', key, target) end
   local due = redis.call('HGET', key, 'due')
   local r = redis.pcall('MOVE', key, target)
@@ -321,8 +323,9 @@ redis.register_function{function_name='timer_new', callback=timer_new}
 redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
 redis.register_function{function_name='timer_info', callback=timer_info, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='timer_type', callback=timer_type, flags={'no-writes', 'allow-stale'}}
-redis.register_function{function_name='timer_rename', callback=timer_rename}
-redis.register_function{function_name='timer_move', callback=timer_move}
+-- RENAME and MOVE are not refused under maxmemory by Redis either.
+redis.register_function{function_name='timer_rename', callback=timer_rename, flags={'allow-oom'}}
+redis.register_function{function_name='timer_move', callback=timer_move, flags={'allow-oom'}}
 redis.register_function{function_name='timer_copy', callback=timer_copy}
 redis.register_function{function_name='timer_scan', callback=timer_scan, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='timer_adopt', callback=timer_adopt}

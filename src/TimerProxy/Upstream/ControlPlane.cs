@@ -48,8 +48,6 @@ public sealed class ControlPlane(UpstreamEndpoint endpoint, IOptions<ProxyOption
         }
     }
 
-    public bool IsOpen => _mux is not null;
-
     public async ValueTask DisposeAsync()
     {
         if (_mux is not null) await _mux.CloseAsync(allowCommandsToComplete: true);
