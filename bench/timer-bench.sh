@@ -53,9 +53,9 @@ if [[ -n "$MODULE" ]]; then
     MODULE=$(cd -- "$(dirname -- "$MODULE")" && pwd)/$(basename -- "$MODULE")
 fi
 
-for tool in "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" "$DOTNET" python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "required tool not found: $tool" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+require_tools "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" "$DOTNET" python3
 
 # --- processes we own, stopped on any exit --------------------------------------------------------
 
@@ -63,22 +63,6 @@ WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/timer-bench.XXXXXX")
 REDIS_PID=""
 PROXY_PID=""
 MODULE_PID=""
-
-stop_pid() {   # stop_pid <pid> <name>: SIGTERM, wait up to 15 s, then SIGKILL. Only ever our own children.
-    local pid=$1 name=$2 i
-    [[ -n "$pid" ]] || return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "warning: $name (pid $pid) ignored SIGTERM, sending SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -102,22 +86,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for_ping() {   # wait_for_ping <port> <pid> <name>
-    local port=$1 pid=$2 name=$3 i
-    for ((i = 0; i < 600; i++)); do
-        kill -0 "$pid" 2>/dev/null || { echo "$name (pid $pid) exited during startup" >&2; return 1; }
-        if [[ "$("$REDIS_CLI" -h 127.0.0.1 -p "$port" PING 2>/dev/null || true)" == PONG ]]; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "$name did not answer PING on port $port within 60 s" >&2
-    return 1
-}
 
 start_redis() {   # start_redis <name> [extra args...]; sets STARTED_PID and STARTED_PORT
     local name=$1 port
