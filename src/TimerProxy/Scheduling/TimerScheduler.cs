@@ -370,6 +370,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private async Task FireLoopAsync(CancellationToken stop)
     {
+        int failures = 0;
         while (!stop.IsCancellationRequested)
         {
             var due = _queue.TakeDue(_clock.NowMs, _options.FireBatchSize);
@@ -390,14 +391,21 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 {
                     Account(timers, await _fire.FireAsync(group.Key, timers, _clock.NowMs, stop));
                 }
-                catch (Exception e) when (e is IOException or RedisException or UpstreamUnavailableException or InvalidDataException)
+                catch (Exception e) when (e is IOException or RedisException or UpstreamUnavailableException or InvalidDataException
+                                              or TimeoutException)
                 {
                     // Unknown whether they fired: put them back. Those that did have a new version (or are
-                    // gone) now, so the next attempt's check leaves them out.
-                    _logger.LogWarning("Firing {Count} timers in db {Db} failed ({Error}); retrying", timers.Count, group.Key, e.Message);
+                    // gone) now, so the next attempt's check leaves them out. Back off while it keeps failing
+                    // (Redis down, or refusing the transaction: OOM, MISCONF).
+                    failures++;
+                    var delay = TimeSpan.FromMilliseconds(Math.Min(200 * (1 << Math.Min(failures - 1, 5)), 5000));
+                    _logger.LogWarning("Firing {Count} timers in db {Db} failed ({Error}); retrying in {Delay} ms",
+                        timers.Count, group.Key, e.Message, delay.TotalMilliseconds);
                     foreach (var t in timers) _queue.Upsert(t);
-                    await Task.Delay(200, stop);
+                    await Task.Delay(delay, stop);
+                    continue;
                 }
+                failures = 0;
             }
         }
     }
