@@ -41,3 +41,14 @@ wait_for_ping() {   # wait_for_ping <port> <pid> <name>
     echo "$name did not answer PING on port $port within 60 s" >&2
     return 1
 }
+
+dump_logs_on_failure() {   # dump_logs_on_failure <exit code> <dir> <lines>: the tail of every log after a failed run
+    local rc=$1 dir=$2 lines=$3 f
+    ((rc != 0)) && [[ -d "$dir" ]] || return 0
+    echo "bench failed (exit $rc); logs:" >&2
+    for f in "$dir"/*.log; do
+        [[ -f "$f" ]] || continue
+        echo "--- $f (last $lines lines)" >&2
+        tail -n "$lines" "$f" >&2 || true
+    done
+}

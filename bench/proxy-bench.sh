@@ -69,14 +69,7 @@ cleanup() {
     # Proxy first, so it doesn't spend its shutdown complaining about a vanished upstream.
     stop_pid "$PROXY_PID" proxy
     stop_pid "$REDIS_PID" redis-server
-    if ((rc != 0)) && [[ -d "$WORK_DIR" ]]; then
-        echo "bench failed (exit $rc); logs:" >&2
-        for f in "$WORK_DIR"/*.log; do
-            [[ -f "$f" ]] || continue
-            echo "--- $f (last 20 lines)" >&2
-            tail -n 20 "$f" >&2 || true
-        done
-    fi
+    dump_logs_on_failure "$rc" "$WORK_DIR" 20
     rm -rf "$WORK_DIR"
     exit "$rc"
 }

@@ -71,14 +71,7 @@ cleanup() {
     stop_pid "$PROXY_PID" proxy
     stop_pid "$REDIS_PID" redis-server
     stop_pid "$MODULE_PID" "redis-server (module)"
-    if ((rc != 0)) && [[ -d "$WORK_DIR" ]]; then
-        echo "bench failed (exit $rc); logs:" >&2
-        for f in "$WORK_DIR"/*.log; do
-            [[ -f "$f" ]] || continue
-            echo "--- $f (last 30 lines)" >&2
-            tail -n 30 "$f" >&2 || true
-        done
-    fi
+    dump_logs_on_failure "$rc" "$WORK_DIR" 30
     rm -rf "$WORK_DIR"
     exit "$rc"
 }
