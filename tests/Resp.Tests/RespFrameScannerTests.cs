@@ -451,11 +451,7 @@ public class RespFrameScannerTests
             }
             return total;
         }
-        Run(); // warm up the JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long scanned = Run();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(1000 * data.Length, scanned);
-        Assert.Equal(0, allocated);
+        Assert.Equal(1000 * data.Length, Run());
+        Assert.Equal(0, AllocationMeter.FewestBytes(() => Run()));
     }
 }

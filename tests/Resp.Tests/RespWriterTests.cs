@@ -141,10 +141,7 @@ public class RespWriterTests
                 RespWriter.WriteBoolean(buffer, true, resp3: true);
             }
         }
-        Run(); // warm up the JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, AllocationMeter.FewestBytes(Run));
         Assert.Equal("*7\r\n+OK\r\n-ERR x\r\n:-123456789\r\n$5\r\nvalue\r\n$-1\r\n%0\r\n#t\r\n",
             System.Text.Encoding.Latin1.GetString(buffer.WrittenSpan));
     }
