@@ -213,7 +213,11 @@ public static class Scenarios
             Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:l:{i}"], Pipelined.IsInteger);
             if (fired == 0) return;
         }
-        var late = ((object?[])redis.Checked("LRANGE", "bm:lat", "0", "-1")!).Select(v => long.Parse((string)v!) / 1e3).Order().ToArray();
+        var inFireOrder = ((object?[])redis.Checked("LRANGE", "bm:lat", "0", "-1")!).Select(v => long.Parse((string)v!) / 1e3).ToArray();
+        // For looking at when the late fires happened (one lateness in ms per line, in fire order).
+        if (Environment.GetEnvironmentVariable("TIMERBENCH_LATENESS_DUMP") is { Length: > 0 } dump)
+            File.WriteAllLines($"{dump}.{target.Name}", inFireOrder.Select(v => v.ToString("F3", CultureInfo.InvariantCulture)));
+        var late = inFireOrder.Order().ToArray();
         double Pct(double p) => late[Math.Clamp((int)Math.Ceiling(p * late.Length) - 1, 0, late.Length - 1)];
         results.Set("lat.p50", target, Pct(0.50));
         results.Set("lat.p90", target, Pct(0.90));
