@@ -366,7 +366,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         return gone;
     }
 
+    // The last stretch before a due time is slept in short slices, so a timer that arrives meanwhile with an
+    // even earlier due time waits at most one slice.
     private const double PreciseWaitMs = 2;
+    private static readonly TimeSpan PreciseSlice = TimeSpan.FromMicroseconds(200);
 
     private async Task FireLoopAsync(CancellationToken stop)
     {
@@ -376,12 +379,12 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             var due = _queue.TakeDue(_clock.NowMs, _options.FireBatchSize);
             if (due.Count == 0)
             {
-                // Timed waits are only as fine as the OS timer (about a millisecond, more under load): sleep
-                // until shortly before the next due time, then yield until it comes.
+                // Timed waits are only as fine as the OS timer (about a millisecond, more under load): wait
+                // until shortly before the next due time, then sleep precisely.
                 double? next = _queue.NextDueMs();
                 double ahead = next is null ? 1000 : Math.Min(next.Value - _clock.NowMs, 1000);
                 if (ahead > PreciseWaitMs) await _wakeFire.WaitAsync((int)(ahead - PreciseWaitMs), stop);
-                else await Task.Yield();
+                else if (ahead > 0) PreciseSleep.For(TimeSpan.FromMilliseconds(Math.Min(ahead, PreciseSlice.TotalMilliseconds)));
                 continue;
             }
             foreach (var group in due.GroupBy(t => t.Db))
