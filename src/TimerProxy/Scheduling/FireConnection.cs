@@ -61,6 +61,19 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
 
     private static readonly TimeSpan RoundTripTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Connects ahead of the first fire, so that it does not wait for the connection (and its AUTH).
+    /// A failure is left for the first fire to meet, and report.</summary>
+    public async Task OpenAsync(CancellationToken cancel)
+    {
+        try
+        {
+            _link ??= await connector.ConnectAsync(cancel);
+        }
+        catch (Exception) when (!cancel.IsCancellationRequested)
+        {
+        }
+    }
+
     private async Task<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
         var claimsOf = new int[timers.Count];

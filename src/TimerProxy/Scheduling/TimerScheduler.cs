@@ -374,6 +374,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     private async Task FireLoopAsync(CancellationToken stop)
     {
         int failures = 0;
+        await _fire.OpenAsync(stop);
         while (!stop.IsCancellationRequested)
         {
             var due = _queue.TakeDue(_clock.NowMs, _options.FireBatchSize);
