@@ -109,12 +109,11 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             Guard(() => FireLoopAsync(stop), "firing"));
     }
 
-    // A StackExchange.Redis transaction with conditions holds a thread while it waits for the replies to its
-    // WATCH checks (documented on ITransaction). With the default minimum of one pool thread per core, on a two-core
-    // machine the replies that would release it waited for the pool to grow: fires 0.5-1 s late, and (before
-    // ServerClock's lower bound) a clock sample taken meanwhile made later timers fire early. Measured in
-    // TimerFiringTests (a 100 ms LOOP fired 2-4 times in 1 s). The lasting fix is a fire path that does not
-    // block (its own connection with WATCH/MULTI/EXEC written by us); until then, headroom.
+    // With the default minimum of one pool thread per core, a two-core machine made the scheduler's start-up
+    // (connecting StackExchange.Redis, the subscriptions, the first clock sync, the fire connection) wait for the
+    // pool to grow: a 100 ms LOOP timer created right after start-up did not fire within 350 ms
+    // (TimerKeyspaceCancelTests, checked again after the fire path stopped blocking; before that, with a
+    // StackExchange.Redis transaction holding a thread per fire, fires came 0.5-1 s late).
     private const int MinPoolThreads = 32;
 
     private static void EnsureThreadPoolHeadroom()
@@ -284,17 +283,16 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         SortedSetEntry[] entries;
         if (!full && _reconciledTo.TryGetValue(dbNumber, out double from) && from < horizon)
         {
-            var overdue = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, now, take: 1000);
-            var entered = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, from, horizon, Exclude.Start,
-                take: _options.MaxLoaded);
+            var overdue = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, now, take: IndexPages.PageSize);
+            var entered = await IndexPages.ReadAsync(db, TimerSchema.IndexKey, from, Exclude.Start, horizon, _options.MaxLoaded);
             entries = [.. overdue, .. entered];
-            _reconciledTo[dbNumber] = entered.Length < _options.MaxLoaded ? horizon : entered[^1].Score;
+            _reconciledTo[dbNumber] = entered.Count < _options.MaxLoaded ? horizon : entered[^1].Score;
         }
         else
         {
-            entries = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, horizon,
-                take: _options.MaxLoaded);
-            _reconciledTo[dbNumber] = entries.Length < _options.MaxLoaded ? horizon : entries[^1].Score;
+            var window = await IndexPages.ReadAsync(db, TimerSchema.IndexKey, double.NegativeInfinity, Exclude.None, horizon, _options.MaxLoaded);
+            entries = [.. window];
+            _reconciledTo[dbNumber] = window.Count < _options.MaxLoaded ? horizon : window[^1].Score;
         }
         var missing = entries.Where(e => !_queue.Contains(dbNumber, (byte[])e.Element!, e.Score)).ToList();
         if (missing.Count == 0) return;

@@ -1,0 +1,50 @@
+using RedisTimer.Proxy.Tests.Infrastructure;
+
+namespace RedisTimer.Proxy.Tests.Timers;
+
+/// <summary>
+/// Timers that only reconciliation can find (written straight into Redis without an event) are read from the
+/// index a page at a time, so that no single read holds Redis for long.
+/// </summary>
+public class TimerReconciliationTests
+{
+    [Fact]
+    public async Task Timers_written_without_events_are_found_across_index_pages_and_each_fires_once()
+    {
+        using var redis = new RedisServer();
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", TimerFixture.TestLibrary));
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint, new Dictionary<string, string?>
+        {
+            ["Timers:WindowMs"] = "3000",
+            ["Timers:ReconcileIntervalMs"] = "200",
+        });
+        using var client = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal(":1\r\n", await client.CallAsync("TIMER.NEW", "rec:anchor", "rt_log", "600000", "0"));
+
+        // 1,500 timers share one due time (more than a page: the next page must skip the ones already read at
+        // that score), 1,100 more follow a millisecond apart. Due beyond the window, so a pass finds them as they enter it.
+        const string script = """
+            local t = redis.call('TIME')
+            local base = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 5000
+            for i = 1, 2600 do
+              local id = 'rec:t:' .. i
+              local due = string.format('%.3f', base + math.max(0, i - 1500))
+              redis.call('HSET', id, '__timer-tzw__', '1', 'due', due, 'ver', 'v' .. i,
+                'def', cmsgpack.pack({ 'rt_raw', '5000', '0', '1', 'rec:fired', id }))
+              redis.call('ZADD', 'timer-tzw:due', due, id)
+            end
+            return 2600
+            """;
+        Assert.Equal(":2600\r\n", await direct.CallAsync("EVAL", script, "0"));
+
+        await TimerFixture.WaitUntilAsync(async () => await direct.CallAsync("LLEN", "rec:fired") == ":2600\r\n",
+            TimeSpan.FromSeconds(40), "every timer written without an event fires");
+        await Task.Delay(500); // time for a second fire of any of them, were there one
+        await direct.SendCommandAsync("LRANGE", "rec:fired", 0, -1);
+        var fired = TimerFixture.ParseBulkArray(await direct.ReadReplyAsync());
+        Assert.Equal(Enumerable.Range(1, 2600).Select(i => $"rec:t:{i}").Order(), fired.Order());
+        Assert.Equal(":0\r\n", await direct.CallAsync("EXISTS", "rec:t:1", "rec:t:1500", "rec:t:2600"));
+        Assert.Equal(":1\r\n", await direct.CallAsync("ZCARD", "timer-tzw:due")); // the anchor
+    }
+}
