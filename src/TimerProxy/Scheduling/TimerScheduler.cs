@@ -423,6 +423,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             {
                 Interlocked.Increment(ref _staleSkipped);
                 StaleCounter.Add(1);
+                // What we held was outdated: reset or killed (its event is on the way, or was missed), or
+                // overtaken by a load that had read the timer before our own last fire re-armed it. Read it
+                // again now rather than leave it to the next reconciliation, up to a second late.
+                _events.Writer.TryWrite((t.Db, t.Id));
                 continue;
             }
             Interlocked.Increment(ref _fired);

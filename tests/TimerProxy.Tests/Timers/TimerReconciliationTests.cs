@@ -47,4 +47,29 @@ public class TimerReconciliationTests
         Assert.Equal(":0\r\n", await direct.CallAsync("EXISTS", "rec:t:1", "rec:t:1500", "rec:t:2600"));
         Assert.Equal(":1\r\n", await direct.CallAsync("ZCARD", "timer-tzw:due")); // the anchor
     }
+
+    [Fact]
+    public async Task A_loop_timer_whose_held_version_went_stale_is_read_again_at_once_not_at_the_next_reconciliation()
+    {
+        using var redis = new RedisServer();
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", TimerFixture.TestLibrary));
+        // Reconciliation far away: only the scheduler's own reaction can keep the timer firing.
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint, new Dictionary<string, string?>
+        {
+            ["Timers:ReconcileIntervalMs"] = "120000",
+        });
+        using var client = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal(":1\r\n", await client.CallAsync("TIMER.NEW", "stale:loop", "rt_log", "200", "LOOP", "0"));
+        await TimerFixture.WaitUntilAsync(async () => await direct.CallAsync("LLEN", "rt:log") != ":0\r\n",
+            TimeSpan.FromSeconds(15), "the first fire");
+
+        // The version changes behind the scheduler's back and no event says so (as when a load that read the timer
+        // before a fire lands after it): the copy it holds is stale, and its next fire is refused.
+        Assert.Equal(":0\r\n", await direct.CallAsync("HSET", "stale:loop", "ver", "changed-behind-its-back"));
+        long before = long.Parse((await direct.CallAsync("LLEN", "rt:log"))[1..^2]);
+        await TimerFixture.WaitUntilAsync(async () => long.Parse((await direct.CallAsync("LLEN", "rt:log"))[1..^2]) >= before + 3,
+            TimeSpan.FromSeconds(20), "the timer goes on firing well before the next reconciliation");
+        Assert.Equal(":1\r\n", await client.CallAsync("TIMER.KILL", "stale:loop"));
+    }
 }
