@@ -107,7 +107,9 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             for (int i = 0; i < timers.Count; i++)
             {
                 var ver = replies[first + i];
-                if (!ver.IsError && ver.Bytes is not null && Encoding.ASCII.GetString(ver.Bytes) == timers[i].Version) current.Add(i);
+                // Decoded as the loaded version was (UTF-8): a version of other bytes, written by hand, must still
+                // match itself, or it would be refused, read again and refused without end.
+                if (!ver.IsError && ver.Bytes is not null && Encoding.UTF8.GetString(ver.Bytes) == timers[i].Version) current.Add(i);
                 else outcomes[i] = Outcome.Stale;
             }
             if (current.Count == 0)

@@ -237,7 +237,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 _idle = false;
                 continue;
             }
-            _passes++;
+            Interlocked.Increment(ref _passes);
             // The timeout removes the waiter (a WhenAny with a delay would leave one behind per pass).
             await _wakeReconcile.WaitAsync(_options.ReconcileIntervalMs, stop);
         }
@@ -412,6 +412,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         }
     }
 
+    // Touched by the fire loop only.
+    private readonly HashSet<(int, RedisKey)> _rereadAfterStale = new();
+    private long _rereadPass = -1;
+
     private void Account(List<ScheduledTimer> timers, FireConnection.Outcome[] outcomes)
     {
         bool earlier = false;
@@ -425,8 +429,16 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 StaleCounter.Add(1);
                 // What we held was outdated: reset or killed (its event is on the way, or was missed), or
                 // overtaken by a load that had read the timer before our own last fire re-armed it. Read it
-                // again now rather than leave it to the next reconciliation, up to a second late.
-                _events.Writer.TryWrite((t.Db, t.Id));
+                // again now rather than leave it to the next reconciliation, up to a second late; but only once
+                // per reconciliation pass, so that a timer refused again right after (a version that can never
+                // match) cannot keep the scheduler reading and refusing it without pause.
+                long pass = Interlocked.Read(ref _passes);
+                if (pass != _rereadPass)
+                {
+                    _rereadAfterStale.Clear();
+                    _rereadPass = pass;
+                }
+                if (_rereadAfterStale.Add(t.Slot)) _events.Writer.TryWrite((t.Db, t.Id));
                 continue;
             }
             Interlocked.Increment(ref _fired);

@@ -66,4 +66,25 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         Assert.Equal(0, fire.Exists);
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "lua:anchor"));
     }
+
+    [Fact]
+    public async Task A_timer_written_by_hand_with_a_non_ascii_version_fires_once()
+    {
+        using var proxied = await fx.ConnectProxyAsync();
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "hand:anchor", "rt_log", "600000", "0"));
+        const string script = """
+            local t = redis.call('TIME')
+            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 200)
+            redis.call('HSET', KEYS[1], '__timer-tzw__', '1', 'due', due, 'ver', 'v\195\169\255',
+              'def', cmsgpack.pack({ 'rt_log', '200', '0', '1', KEYS[1], 'non-ascii' }))
+            redis.call('ZADD', 'timer-tzw:due', due, KEYS[1])
+            redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. KEYS[1])
+            return 1
+            """;
+        Assert.Equal(":1\r\n", await proxied.CallAsync("EVAL", script, "1", "hand:made"));
+        await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["hand:made"])), TimeSpan.FromSeconds(15));
+        await Task.Delay(500);
+        Assert.Single(await fx.FiresAsync(), f => f.Keys.SequenceEqual(["hand:made"]));
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "hand:anchor"));
+    }
 }
