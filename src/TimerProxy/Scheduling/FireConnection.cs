@@ -62,14 +62,14 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
     private static readonly TimeSpan RoundTripTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Connects ahead of the first fire, so that it does not wait for the connection (and its AUTH).
-    /// A failure is left for the first fire to meet, and report.</summary>
+    /// A failure is left for the first fire to meet, and report (at shutdown there is nothing to report).</summary>
     public async Task OpenAsync(CancellationToken cancel)
     {
         try
         {
             _link ??= await connector.ConnectAsync(cancel);
         }
-        catch (Exception) when (!cancel.IsCancellationRequested)
+        catch (Exception)
         {
         }
     }

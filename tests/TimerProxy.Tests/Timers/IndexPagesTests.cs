@@ -42,6 +42,9 @@ public class IndexPagesTests : IAsyncLifetime
                      (100d, Exclude.None, 120d),
                      (100d, Exclude.Start, 120d),
                      (60d, Exclude.Start, 100d),
+                     (60d, Exclude.Stop, 100d),
+                     (60d, Exclude.Both, 101d),
+                     (100d, Exclude.Both, 101d),
                  })
         {
             var whole = await Db.SortedSetRangeByScoreWithScoresAsync("idx", from, to, exclude);

@@ -3,13 +3,13 @@ using RedisTimer.Proxy.Tests.Infrastructure;
 namespace RedisTimer.Proxy.Tests.Timers;
 
 /// <summary>
-/// Timers that only reconciliation can find (written straight into Redis without an event) are read from the
-/// index a page at a time, so that no single read holds Redis for long.
+/// Timers the scheduler learns of without an event: written straight into Redis (found by reconciliation, which
+/// reads the index in pages: IndexPagesTests), or changed behind the copy it holds.
 /// </summary>
 public class TimerReconciliationTests
 {
     [Fact]
-    public async Task Timers_written_without_events_are_found_across_index_pages_and_each_fires_once()
+    public async Task Thousands_of_timers_written_without_events_each_fire_once()
     {
         using var redis = new RedisServer();
         using var direct = await RawClient.ConnectAsync(redis.Port);
@@ -22,8 +22,8 @@ public class TimerReconciliationTests
         using var client = await RawClient.ConnectAsync(proxy.Port);
         Assert.Equal(":1\r\n", await client.CallAsync("TIMER.NEW", "rec:anchor", "rt_log", "600000", "0"));
 
-        // 1,500 timers share one due time (more than a page: the next page must skip the ones already read at
-        // that score), 1,100 more follow a millisecond apart. Due beyond the window, so a pass finds them as they enter it.
+        // 1,500 timers share one due time (more than a page of the index), 1,100 more follow a millisecond apart.
+        // Due beyond the window, so a pass finds them as they enter it.
         const string script = """
             local t = redis.call('TIME')
             local base = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + 5000

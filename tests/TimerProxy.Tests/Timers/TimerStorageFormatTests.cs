@@ -1,10 +1,12 @@
+using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Tests.Infrastructure;
 
 namespace RedisTimer.Proxy.Tests.Timers;
 
 /// <summary>
-/// The def field holds the MessagePack array docs/STORAGE.md describes, {fn, iv, loop, numkeys, keys.., args..},
-/// exactly as Redis's own cmsgpack.pack writes it, at every size boundary of the format.
+/// The def field holds the MessagePack array docs/STORAGE.md describes, {fn, iv, loop, numkeys, keys.., args..}:
+/// what Redis's own cmsgpack.pack writes, and what the scheduler's decoder reads back, at every size boundary
+/// of the format.
 /// </summary>
 public class TimerStorageFormatTests(TimerFixture fx) : IClassFixture<TimerFixture>
 {
@@ -41,6 +43,18 @@ public class TimerStorageFormatTests(TimerFixture fx) : IClassFixture<TimerFixtu
         var expected = await direct.CallAsync(["EVAL", "return cmsgpack.pack(ARGV)", "0", "rt_log", "600000", "1", .. tail]);
         Assert.Equal(expected.Length, stored.Length);
         Assert.True(expected == stored, "def differs from cmsgpack.pack of the same values");
+        var decoded = MsgPackStrings.Decode(BulkBytes(stored));
+        byte[][] fields = ["rt_log"u8.ToArray(), "600000"u8.ToArray(), "1"u8.ToArray(), .. tail.Select(t => t as byte[] ?? System.Text.Encoding.ASCII.GetBytes((string)t))];
+        Assert.Equal(fields.Length, decoded.Length);
+        for (int i = 0; i < fields.Length; i++) Assert.True(fields[i].AsSpan().SequenceEqual(decoded[i]), $"field {i} decoded differently");
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", id));
+    }
+
+    // RawClient keeps a bulk reply's payload as Latin-1 text: one char per byte.
+    private static byte[] BulkBytes(string reply)
+    {
+        int header = reply.IndexOf("\r\n", StringComparison.Ordinal);
+        int length = int.Parse(reply.AsSpan(1, header - 1));
+        return System.Text.Encoding.Latin1.GetBytes(reply.Substring(header + 2, length));
     }
 }
