@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Buffers.Text;
 using System.IO.Pipelines;
@@ -36,17 +37,29 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
     private const double EventHorizonMs = 10000;
 
     /// <param name="nowMs">The Redis server's time as the scheduler knows it: a LOOP timer's next due time is counted from it.</param>
-    public async Task<Outcome[]> FireAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
+    // Pooled: a fire awaits the network several times, and each await would otherwise box a state machine.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Outcome[]> FireAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
         // A connection that stops answering (a peer gone without a reset) must not stall firing for minutes.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        // One timeout source serves fire after fire (reset when a fire completes), not one per fire.
+        if (_timeout is null || _timeoutLinkedTo != cancel)
+        {
+            _timeout?.Dispose();
+            _timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            _timeoutLinkedTo = cancel;
+        }
+        var timeout = _timeout;
         timeout.CancelAfter(RoundTripTimeout);
         try
         {
-            return await FireCoreAsync(db, timers, nowMs, timeout.Token);
+            var outcomes = await FireCoreAsync(db, timers, nowMs, timeout.Token);
+            if (!timeout.TryReset()) DropTimeout();
+            return outcomes;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
+            DropTimeout();
             await ResetAsync();
             throw new TimeoutException("the fire connection did not answer in time");
         }
@@ -54,9 +67,19 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         {
             // The connection's state is unknown now: start afresh next time. Timers of this batch that did
             // fire have a new version (or are gone), so trying them again cannot fire them twice.
+            DropTimeout();
             await ResetAsync();
             throw;
         }
+    }
+
+    private CancellationTokenSource? _timeout;
+    private CancellationToken _timeoutLinkedTo;
+
+    private void DropTimeout()
+    {
+        _timeout?.Dispose();
+        _timeout = null;
     }
 
     private static readonly TimeSpan RoundTripTimeout = TimeSpan.FromSeconds(10);
@@ -74,7 +97,8 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         }
     }
 
-    private async Task<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
         var claimsOf = new int[timers.Count];
         var link = _link ??= await connector.ConnectAsync(cancel);
@@ -93,7 +117,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             RespWriter.WriteBulkString(output, "WATCH"u8);
             foreach (var t in timers) RespWriter.WriteBulkString(output, (byte[])t.Id!);
             expected++;
-            foreach (var t in timers) Write(output, "HGET", (byte[])t.Id!, "ver");
+            foreach (var t in timers) Command(output, "HGET"u8, (byte[])t.Id!, "ver"u8);
             expected += timers.Count;
             await output.FlushAsync(cancel);
             var replies = await ReadAsync(link.Input, expected, cancel);
@@ -114,7 +138,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             }
             if (current.Count == 0)
             {
-                Write(output, "UNWATCH");
+                Command(output, "UNWATCH"u8);
                 await output.FlushAsync(cancel);
                 await ReadAsync(link.Input, 1, cancel);
                 return outcomes;
@@ -122,7 +146,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
 
             // The claim is plain commands, not a library call: it cannot fail while the user's function runs
             // (a missing library would otherwise leave a fired timer in place, to fire again).
-            Write(output, "MULTI");
+            Command(output, "MULTI"u8);
             int queued = 0;
             var rearmed = new (string Version, double DueMs)[timers.Count];
             foreach (int i in current)
@@ -147,19 +171,19 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                 }
                 else
                 {
-                    Write(output, "DEL", id);
-                    Write(output, "ZREM", TimerSchema.IndexKey, id);
+                    Command(output, "DEL"u8, id);
+                    Command(output, "ZREM"u8, IndexKey, id);
                     queued += 2;
                 }
                 claimsOf[i] = queued;
                 RespWriter.WriteArrayHeader(output, 3 + t.Keys.Length + t.Args.Length);
                 RespWriter.WriteBulkString(output, "FCALL"u8);
                 RespWriter.WriteBulkString(output, t.Function);
-                RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(t.Keys.Length.ToString()));
+                WriteBulkNumber(output, t.Keys.Length);
                 foreach (var k in t.Keys) RespWriter.WriteBulkString(output, (byte[])k!);
                 foreach (var a in t.Args) RespWriter.WriteBulkString(output, (byte[])a!);
             }
-            Write(output, "EXEC");
+            Command(output, "EXEC"u8);
             await output.FlushAsync(cancel);
             var exec = await ReadAsync(link.Input, 2 + queued + current.Count, cancel);
             var results = exec[^1];
@@ -184,7 +208,8 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         }
     }
 
-    private static async Task<RespValue[]> ReadAsync(PipeReader input, int count, CancellationToken cancel)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<RespValue[]> ReadAsync(PipeReader input, int count, CancellationToken cancel)
     {
         var values = new RespValue[count];
         int got = 0;
@@ -197,6 +222,37 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             if (got < count && result.IsCompleted) throw new IOException("the fire connection was closed");
         }
         return values;
+    }
+
+    private static readonly byte[] IndexKey = Encoding.ASCII.GetBytes(TimerSchema.IndexKey);
+
+    // The commands of every fire, written without encoding their constant parts each time.
+    private static void Command(PipeWriter output, ReadOnlySpan<byte> name)
+    {
+        RespWriter.WriteArrayHeader(output, 1);
+        RespWriter.WriteBulkString(output, name);
+    }
+
+    private static void Command(PipeWriter output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> a)
+    {
+        RespWriter.WriteArrayHeader(output, 2);
+        RespWriter.WriteBulkString(output, name);
+        RespWriter.WriteBulkString(output, a);
+    }
+
+    private static void Command(PipeWriter output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        RespWriter.WriteArrayHeader(output, 3);
+        RespWriter.WriteBulkString(output, name);
+        RespWriter.WriteBulkString(output, a);
+        RespWriter.WriteBulkString(output, b);
+    }
+
+    private static void WriteBulkNumber(PipeWriter output, int n)
+    {
+        Span<byte> digits = stackalloc byte[11];
+        Utf8Formatter.TryFormat(n, digits, out int written);
+        RespWriter.WriteBulkString(output, digits[..written]);
     }
 
     private static void Write(PipeWriter output, params object[] args)
@@ -226,5 +282,9 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         if (link is not null) await link.DisposeAsync();
     }
 
-    public ValueTask DisposeAsync() => new(ResetAsync());
+    public ValueTask DisposeAsync()
+    {
+        DropTimeout();
+        return new(ResetAsync());
+    }
 }
