@@ -155,7 +155,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                 byte[] id = (byte[])t.Id!;
                 if (t.Loop)
                 {
-                    double dueMs = nowMs + double.Parse(t.Interval, CultureInfo.InvariantCulture);
+                    double dueMs = nowMs + t.IntervalMs;
                     string due = dueMs.ToString("F3", CultureInfo.InvariantCulture);
                     string version = ((long)(nowMs * 1000)).ToString(CultureInfo.InvariantCulture) + "f";
                     if (version == t.Version) version += "f";
@@ -163,7 +163,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                     Write(output, "HSET", id, "due", due, "ver", version);
                     Write(output, "ZADD", TimerSchema.IndexKey, due, id);
                     queued += 2;
-                    if (double.Parse(t.Interval, CultureInfo.InvariantCulture) <= EventHorizonMs)
+                    if (t.IntervalMs <= EventHorizonMs)
                     {
                         Write(output, "PUBLISH", TimerSchema.EventsChannel, (byte[])[.. Encoding.ASCII.GetBytes($"{db}:{due}:"), .. id]);
                         queued++;
@@ -176,12 +176,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                     queued += 2;
                 }
                 claimsOf[i] = queued;
-                RespWriter.WriteArrayHeader(output, 3 + t.Keys.Length + t.Args.Length);
-                RespWriter.WriteBulkString(output, "FCALL"u8);
-                RespWriter.WriteBulkString(output, t.Function);
-                WriteBulkNumber(output, t.Keys.Length);
-                foreach (var k in t.Keys) RespWriter.WriteBulkString(output, (byte[])k!);
-                foreach (var a in t.Args) RespWriter.WriteBulkString(output, (byte[])a!);
+                WriteUserCall(output, t.Definition);
             }
             Command(output, "EXEC"u8);
             await output.FlushAsync(cancel);
@@ -248,11 +243,18 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         RespWriter.WriteBulkString(output, b);
     }
 
-    private static void WriteBulkNumber(PipeWriter output, int n)
+    /// <summary>FCALL fn numkeys keys.. args.., straight from the stored definition {fn, iv, loop, numkeys, keys.., args..}
+    /// (checked when the timer was loaded).</summary>
+    private static void WriteUserCall(PipeWriter output, byte[] definition)
     {
-        Span<byte> digits = stackalloc byte[11];
-        Utf8Formatter.TryFormat(n, digits, out int written);
-        RespWriter.WriteBulkString(output, digits[..written]);
+        var def = new MsgPackStrings.Reader(definition);
+        RespWriter.WriteArrayHeader(output, (int)def.Count - 1);
+        RespWriter.WriteBulkString(output, "FCALL"u8);
+        def.TryRead(out var fn);
+        def.TryRead(out _);
+        def.TryRead(out _);
+        RespWriter.WriteBulkString(output, fn);
+        while (def.TryRead(out var item)) RespWriter.WriteBulkString(output, item);
     }
 
     private static void Write(PipeWriter output, params object[] args)

@@ -309,7 +309,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private static readonly RedisValue[] Fields = [TimerSchema.Tag, "ver", "due", "def"];
 
-    private static readonly ScheduledTimer Unreadable = new(-1, default, "", 0, false, "", [], [], []);
+    private static readonly ScheduledTimer Unreadable = new(-1, default, "", 0, false, 0, []);
 
     private static async Task<ScheduledTimer?> LoadAsync(IDatabase db, int dbNumber, RedisKey id)
     {
@@ -317,13 +317,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         {
             var h = await db.HashGetAsync(id, Fields);
             if (h[0].IsNull || h[1].IsNull || h[2].IsNull || h[3].IsNull) return null;
-            // def: {fn, iv, loop, numkeys, keys.., args..}
-            var def = MsgPackStrings.Decode((byte[])h[3]!);
-            int numkeys = int.Parse(System.Text.Encoding.ASCII.GetString(def[3]));
-            return new ScheduledTimer(dbNumber, id, (string)h[1]!, double.Parse((string)h[2]!, System.Globalization.CultureInfo.InvariantCulture),
-                def[2] is [(byte)'1'], System.Text.Encoding.ASCII.GetString(def[1]), def[0],
-                def.AsSpan(4, numkeys).ToArray().Select(k => (RedisKey)k).ToArray(),
-                def.AsSpan(4 + numkeys).ToArray().Select(a => (RedisValue)a).ToArray());
+            return ScheduledTimer.FromFields(dbNumber, id, (string)h[1]!, (string)h[2]!, (byte[])h[3]!);
         }
         catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE"))
         {
@@ -463,7 +457,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 Interlocked.Increment(ref _functionErrors);
                 FunctionErrorCounter.Add(1);
                 _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db,
-                    Encoding.UTF8.GetString(t.Function), outcome.FunctionError);
+                    t.FunctionName, outcome.FunctionError);
             }
             if (t.Loop && outcome.Version is { } version)
                 earlier |= _queue.Upsert(t with { Version = version, DueMs = outcome.DueMs });
