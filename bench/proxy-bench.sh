@@ -6,13 +6,15 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [-h|--help]
+Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [-h|--help]
 
   --quick      divide every request count by 5 (shorter, noisier run)
   --no-build   use the existing Release build instead of running `dotnet build -c Release`
   --rounds N   rounds per case (default: $ROUNDS or 3); each round runs direct then proxy
+  --haproxy    also measure a plain TCP hop (haproxy in tcp mode, from PATH) in the same rounds,
+               as the reference for what any extra hop costs on this machine
 
-Environment: ROUNDS, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET, KEYSPACE (see bench/README.md).
+Environment: ROUNDS, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET, HAPROXY, KEYSPACE (see bench/README.md).
 EOF
 }
 
@@ -27,14 +29,17 @@ REDIS_SERVER=${REDIS_SERVER:-redis-server}
 REDIS_BENCHMARK=${REDIS_BENCHMARK:-redis-benchmark}
 REDIS_CLI=${REDIS_CLI:-redis-cli}
 DOTNET=${DOTNET:-dotnet}
+HAPROXY=${HAPROXY:-haproxy}
 KEYSPACE=${KEYSPACE:-10000}   # -r for redis-benchmark: keys key:000000000000 .. key:<KEYSPACE-1>
 CLIENTS=50
 
 QUICK=0
 BUILD=1
+WITH_HAPROXY=0
 while (($#)); do
     case "$1" in
         --quick) QUICK=1 ;;
+        --haproxy) WITH_HAPROXY=1 ;;
         --no-build) BUILD=0 ;;
         --rounds) [[ $# -ge 2 ]] || { echo "--rounds needs a value" >&2; exit 2; }; ROUNDS=$2; shift ;;
         --rounds=*) ROUNDS=${1#--rounds=} ;;
@@ -56,18 +61,21 @@ N_LAT=$((50000 / DIV))      # 1 client, no pipelining (latency)
 # shellcheck source=bench/lib.sh
 source "$SCRIPT_DIR/lib.sh"
 require_tools "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" "$DOTNET" python3
+if ((WITH_HAPROXY)); then require_tools "$HAPROXY"; fi
 
 # --- processes we own, stopped on any exit --------------------------------------------------------
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/proxy-bench.XXXXXX")
 REDIS_PID=""
 PROXY_PID=""
+HAPROXY_PID=""
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     # Proxy first, so it doesn't spend its shutdown complaining about a vanished upstream.
     stop_pid "$PROXY_PID" proxy
+    stop_pid "$HAPROXY_PID" haproxy
     stop_pid "$REDIS_PID" redis-server
     dump_logs_on_failure "$rc" "$WORK_DIR" 20
     rm -rf "$WORK_DIR"
@@ -99,6 +107,26 @@ while [[ "$PROXY_PORT" == "$REDIS_PORT" ]]; do PROXY_PORT=$(free_port); done
 PROXY_PID=$!
 wait_for_ping "$PROXY_PORT" "$PROXY_PID" proxy
 echo "redis-server pid $REDIS_PID on 127.0.0.1:$REDIS_PORT, proxy pid $PROXY_PID on 127.0.0.1:$PROXY_PORT" >&2
+
+if ((WITH_HAPROXY)); then
+    HAPROXY_PORT=$(free_port)
+    cat >"$WORK_DIR/haproxy.cfg" <<CFG
+global
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+listen redis
+    bind 127.0.0.1:$HAPROXY_PORT
+    server redis 127.0.0.1:$REDIS_PORT
+CFG
+    "$HAPROXY" -f "$WORK_DIR/haproxy.cfg" -db >"$WORK_DIR/haproxy.log" 2>&1 &
+    HAPROXY_PID=$!
+    wait_for_ping "$HAPROXY_PORT" "$HAPROXY_PID" haproxy
+    echo "haproxy ($("$HAPROXY" -v | head -1 | awk '{print $3}')) pid $HAPROXY_PID on 127.0.0.1:$HAPROXY_PORT" >&2
+fi
 
 # --- measurement helpers --------------------------------------------------------------------------
 
@@ -163,24 +191,39 @@ LAT_ROWS=()
 # run_case <label> <test> <clients> <pipeline> <requests> <size> [latency]
 run_case() {
     local label=$1 test=$2 clients=$3 pipeline=$4 requests=$5 size=$6 latency=${7:-}
-    local r d p a b c
-    local -a d_rps=() p_rps=() d_p50=() p_p50=() d_p99=() p_p99=()
+    local r d p h a b c
+    local -a d_rps=() p_rps=() h_rps=() d_p50=() p_p50=() h_p50=() d_p99=() p_p99=() h_p99=()
     for ((r = 1; r <= ROUNDS; r++)); do
         d=$(bench_csv "$REDIS_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
         p=$(bench_csv "$PROXY_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
         read -r a b c <<<"$d"; d_rps+=("$a"); d_p50+=("$b"); d_p99+=("$c")
         read -r a b c <<<"$p"; p_rps+=("$a"); p_p50+=("$b"); p_p99+=("$c")
-        printf '  %-28s round %d/%d: direct %10.0f ops/s  proxy %10.0f ops/s\n' \
-            "$label" "$r" "$ROUNDS" "$(fmt_rps "${d_rps[-1]}")" "$(fmt_rps "${p_rps[-1]}")" >&2
+        h=""
+        if ((WITH_HAPROXY)); then
+            h=$(bench_csv "$HAPROXY_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
+            read -r a b c <<<"$h"; h_rps+=("$a"); h_p50+=("$b"); h_p99+=("$c")
+            h=$(printf '  haproxy %10.0f ops/s' "$(fmt_rps "$a")")
+        fi
+        printf '  %-28s round %d/%d: direct %10.0f ops/s  proxy %10.0f ops/s%s\n' \
+            "$label" "$r" "$ROUNDS" "$(fmt_rps "${d_rps[-1]}")" "$(fmt_rps "${p_rps[-1]}")" "$h" >&2
     done
-    local dm pm
-    dm=$(median "${d_rps[@]}"); pm=$(median "${p_rps[@]}")
-    ROWS+=("| $label | $(fmt_rps "$dm") | $(fmt_rps "$pm") | $(ratio "$pm" "$dm") |")
+    # row <label> <direct> <proxy> [<haproxy>] <format>: one table row, with the haproxy columns when measured
+    row() {
+        local label=$1 dv=$2 pv=$3 hv=$4 fmt=$5
+        if ((WITH_HAPROXY)); then
+            echo "| $label | $($fmt "$dv") | $($fmt "$pv") | $(ratio "$pv" "$dv") | $($fmt "$hv") | $(ratio "$hv" "$dv") |"
+        else
+            echo "| $label | $($fmt "$dv") | $($fmt "$pv") | $(ratio "$pv" "$dv") |"
+        fi
+    }
+    local hm=""
+    if ((WITH_HAPROXY)); then hm=$(median "${h_rps[@]}"); fi
+    ROWS+=("$(row "$label" "$(median "${d_rps[@]}")" "$(median "${p_rps[@]}")" "$hm" fmt_rps)")
     if [[ -n "$latency" ]]; then
-        dm=$(median "${d_p50[@]}"); pm=$(median "${p_p50[@]}")
-        LAT_ROWS+=("| $label p50 latency (ms) | $(fmt_ms "$dm") | $(fmt_ms "$pm") | $(ratio "$pm" "$dm") |")
-        dm=$(median "${d_p99[@]}"); pm=$(median "${p_p99[@]}")
-        LAT_ROWS+=("| $label p99 latency (ms) | $(fmt_ms "$dm") | $(fmt_ms "$pm") | $(ratio "$pm" "$dm") |")
+        if ((WITH_HAPROXY)); then hm=$(median "${h_p50[@]}"); fi
+        LAT_ROWS+=("$(row "$label p50 latency (ms)" "$(median "${d_p50[@]}")" "$(median "${p_p50[@]}")" "$hm" fmt_ms)")
+        if ((WITH_HAPROXY)); then hm=$(median "${h_p99[@]}"); fi
+        LAT_ROWS+=("$(row "$label p99 latency (ms)" "$(median "${d_p99[@]}")" "$(median "${p_p99[@]}")" "$hm" fmt_ms)")
     fi
 }
 
@@ -213,8 +256,13 @@ TABLE=$(
     echo "commit $COMMIT, redis $REDIS_VERSION, $(nproc 2>/dev/null || echo '?') CPUs, $ROUNDS rounds interleaved (median of each side)," \
         "requests -P 1: $N_P1, -P 16: $N_P16, 1 client: $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ', --quick')"
     echo
-    echo "| case | direct ops/s | proxy ops/s | ratio (proxy/direct) |"
-    echo "|---|---:|---:|---:|"
+    if ((WITH_HAPROXY)); then
+        echo "| case | direct ops/s | proxy ops/s | ratio (proxy/direct) | haproxy ops/s | ratio (haproxy/direct) |"
+        echo "|---|---:|---:|---:|---:|---:|"
+    else
+        echo "| case | direct ops/s | proxy ops/s | ratio (proxy/direct) |"
+        echo "|---|---:|---:|---:|"
+    fi
     printf '%s\n' "${ROWS[@]}" "${LAT_ROWS[@]}"
 )
 
