@@ -159,8 +159,23 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
         if (n > 0)
         {
             writer.Advance((int)n);
-            // A read that filled the buffer means more is queued: read bigger next time.
-            _hint = n == memory.Length ? Math.Min(_hint * 4, MaxReceive) : MinReceive;
+            bool filled = n == memory.Length;
+            // A read that filled the buffer may leave the end of a message queued (a 4 KiB value's reply is
+            // 4,105 bytes): take it now, so that the consumer sees the message whole and passes it on in one send
+            // rather than two (measured: GET of 4 KiB values through the proxy, -P 1).
+            if (filled && Libc.BytesAvailable(_fd) is int more and > 0)
+            {
+                var rest = writer.GetMemory(Math.Min(more, MaxReceive));
+                nint m;
+                fixed (byte* p = rest.Span)
+                {
+                    m = Libc.Read(_fd, p, (nuint)rest.Length);
+                }
+                // With bytes queued a read returns some; anything else is left for the next readiness event.
+                if (m > 0) writer.Advance((int)m);
+            }
+            // A read that filled the buffer means more is coming: read bigger next time.
+            _hint = filled ? Math.Min(_hint * 4, MaxReceive) : MinReceive;
             ValueTask<FlushResult> flush;
             try
             {

@@ -89,6 +89,18 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true, EntryPoint = "fcntl")]
     public static partial int Fcntl(int fd, int cmd, int arg);
 
+    private const nuint FIONREAD = 0x541B;
+
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "ioctl")]
+    private static partial int Ioctl(int fd, nuint request, int* value);
+
+    /// <summary>Bytes waiting in the socket's receive queue (0 when it cannot tell).</summary>
+    public static int BytesAvailable(int fd)
+    {
+        int value;
+        return Ioctl(fd, FIONREAD, &value) == 0 ? value : 0;
+    }
+
     public static int Errno => Marshal.GetLastPInvokeError();
 
     public static void SetNonBlocking(int fd)
