@@ -1,6 +1,6 @@
-using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using RedisTimer.Resp;
 using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Scheduling;
@@ -16,6 +16,9 @@ public sealed record ScheduledTimer(int Db, RedisKey Id, string Version, double 
 {
     public (int, RedisKey) Slot => (Db, Id);
 
+    // As the library's MAX_DUE: the largest ms a sorted-set score holds exactly.
+    private const long MaxDueMs = 1L << 53;
+
     /// <summary>The timer from its hash fields; <see cref="InvalidDataException"/> or <see cref="FormatException"/>
     /// when they are malformed (written by hand).</summary>
     public static ScheduledTimer FromFields(int db, RedisKey id, string version, string due, byte[] definition)
@@ -26,12 +29,16 @@ public sealed record ScheduledTimer(int Db, RedisKey Id, string Version, double 
         def.TryRead(out var iv);
         def.TryRead(out var loopField);
         def.TryRead(out var numkeys);
-        if (!Utf8Parser.TryParse(numkeys, out int nk, out int used) || used != numkeys.Length || nk < 0 || nk > def.Count - 4)
+        // The library's rules (Redis's string2ll): what it would not have written is refused here, at load,
+        // not by Redis at every fire.
+        if (!RespInteger.TryParse(numkeys, out long nk) || nk < 0 || nk > def.Count - 4)
             throw new InvalidDataException("def: numkeys");
+        // Every key and argument is read once now, so that writing the FCALL at fire time cannot fail.
+        while (def.TryRead(out _)) { }
         bool loop = loopField is [(byte)'1'];
-        double intervalMs = 0;
-        // Only a LOOP timer uses its interval here (to re-arm): it must be a positive number.
-        if (loop && (!Utf8Parser.TryParse(iv, out intervalMs, out used) || used != iv.Length || !(intervalMs > 0)))
+        long intervalMs = 0;
+        // Only a LOOP timer uses its interval here (to re-arm): an integer of ms, as TIMER.NEW accepts it.
+        if (loop && (!RespInteger.TryParse(iv, out intervalMs) || intervalMs <= 0 || intervalMs > MaxDueMs))
             throw new InvalidDataException("def: interval");
         return new ScheduledTimer(db, id, version, double.Parse(due, CultureInfo.InvariantCulture), loop, intervalMs, definition);
     }

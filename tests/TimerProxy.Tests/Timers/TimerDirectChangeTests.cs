@@ -87,4 +87,38 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         Assert.Single(await fx.FiresAsync(), f => f.Keys.SequenceEqual(["hand:made"]));
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "hand:anchor"));
     }
+
+    [Fact]
+    public async Task Malformed_hand_written_timers_are_skipped_and_do_not_hold_up_the_others()
+    {
+        using var proxied = await fx.ConnectProxyAsync();
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "bad:anchor", "rt_log", "600000", "0"));
+        // Due first: a definition whose last argument is a MessagePack integer, and a LOOP timer whose interval
+        // Lua would never have written. Neither can be fired as it stands.
+        const string script = """
+            local t = redis.call('TIME')
+            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 100)
+            local defs = {
+              ['bad:int-arg'] = cmsgpack.pack({ 'rt_log', '100', '0', '1', 'bad:int-arg', 5 }),
+              ['bad:loop-iv'] = cmsgpack.pack({ 'rt_log', '1e-300', '1', '1', 'bad:loop-iv' }),
+            }
+            for id, def in pairs(defs) do
+              redis.call('HSET', id, '__timer-tzw__', '1', 'due', due, 'ver', 'v1', 'def', def)
+              redis.call('ZADD', 'timer-tzw:due', due, id)
+              redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. id)
+            end
+            return 2
+            """;
+        Assert.Equal(":2\r\n", await proxied.CallAsync("EVAL", script, "0"));
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "bad:after", "rt_log", "300", "1", "bad:after"));
+
+        await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["bad:after"])),
+            TimeSpan.FromSeconds(15), "the well-formed timer fires");
+        await Task.Delay(500);
+        var fires = await fx.FiresAsync();
+        Assert.DoesNotContain(fires, f => f.Keys.SequenceEqual(["bad:int-arg"]) || f.Keys.SequenceEqual(["bad:loop-iv"]));
+        Assert.Single(fires, f => f.Keys.SequenceEqual(["bad:after"]));
+        Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "bad:anchor"));
+        await proxied.CallAsync("DEL", "bad:int-arg", "bad:loop-iv");
+    }
 }

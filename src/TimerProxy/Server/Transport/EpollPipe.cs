@@ -22,7 +22,8 @@ public interface ITransportPipe : IDuplexPipe
 /// </summary>
 /// <remarks>
 /// All socket I/O happens on the loop thread. Reads are made only when epoll reports the socket readable, one read
-/// per event; flushing the input pipe runs its consumer (the session's pump) inline. A flush of the output pipe
+/// per event (two when the first fills its buffer and more is queued); flushing the input pipe runs its consumer
+/// (the session's pump) inline. A flush of the output pipe
 /// made on the loop thread is written to the socket at once (the pipe's reader continuation runs inline); one made
 /// elsewhere is posted to the loop. EPOLLOUT is asked for only while a write is partial. Backpressure: while the
 /// input pipe is above its pause threshold the socket's EPOLLIN interest is dropped, and added back when the
@@ -171,8 +172,14 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
                 {
                     m = Libc.Read(_fd, p, (nuint)rest.Length);
                 }
-                // With bytes queued a read returns some; anything else is left for the next readiness event.
                 if (m > 0) writer.Advance((int)m);
+                else if (m < 0 && Libc.Errno is not (Libc.EAGAIN or Libc.EINTR) and var errno)
+                {
+                    // An error read here is not reported again (a reset is consumed by the read that sees it): it
+                    // ends the receiving side once the data before it has been handed on.
+                    _pendingReceiveError = _receiveError(new SocketException(errno));
+                }
+                // (0 or EAGAIN with bytes queued cannot happen; were it to, the next readiness event tells.)
             }
             // A read that filled the buffer means more is coming: read bigger next time.
             _hint = filled ? Math.Min(_hint * 4, MaxReceive) : MinReceive;
@@ -189,6 +196,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
             if (flush.IsCompleted)
             {
                 if (Completed(flush.GetAwaiter())) StopReceive(null);
+                else if (TakePendingReceiveError() is { } error) StopReceive(error);
             }
             else
             {
@@ -207,6 +215,15 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
             if (errno is Libc.EAGAIN or Libc.EINTR) return;
             StopReceive(_receiveError(new SocketException(errno)));
         }
+    }
+
+    private Exception? _pendingReceiveError;
+
+    private Exception? TakePendingReceiveError()
+    {
+        var error = _pendingReceiveError;
+        _pendingReceiveError = null;
+        return error;
     }
 
     private static bool Completed(ValueTaskAwaiter<FlushResult> awaiter)
@@ -230,6 +247,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
         _flushAwaiter = default;
         if (_closed || _receiveDone) return;
         if (completed) StopReceive(null);
+        else if (TakePendingReceiveError() is { } error) StopReceive(error);
         // Level-triggered: whatever arrived meanwhile is reported by the next epoll_wait.
         UpdateInterest();
     }
