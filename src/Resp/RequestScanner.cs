@@ -149,6 +149,27 @@ public sealed class RequestScanner
     // hides the '\r' behind it; like Redis the byte after '\r' must be present but is not checked.
     private RequestEvent ReadCountLine(ref SequenceReader<byte> reader, ProtocolError tooBig, out long value)
     {
+        // The usual line, "*3\r\n" or "$16\r\n", whole in the current segment: 1 to 18 digits without a leading
+        // zero, '\r' and the byte after it. Everything else (zero, signs, long numbers, NUL, a line split across
+        // segments, a wrong type byte) takes the general path below, which decides it as Redis does.
+        var span = reader.UnreadSpan;
+        if (span.Length >= 4 && (span[0] == (byte)'$' || _state == State.FrameStart) && (uint)(span[1] - '1') <= 8)
+        {
+            long v = span[1] - '0';
+            int i = 2, end = Math.Min(span.Length - 1, 19);
+            for (; i < end; i++)
+            {
+                uint d = (uint)(span[i] - '0');
+                if (d > 9) break;
+                v = v * 10 + d;
+            }
+            if (i < span.Length - 1 && span[i] == (byte)'\r')
+            {
+                value = v;
+                reader.Advance(i + 2);
+                return RequestEvent.End;
+            }
+        }
         value = 0;
         var unread = reader.UnreadSequence;
         var stop = IndexOfCrOrNul(unread, out bool foundCr);

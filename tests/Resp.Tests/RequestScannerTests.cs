@@ -154,6 +154,14 @@ public class RequestScannerTests
     public static TheoryData<string, string[], int> MalformedRequests => new()
     {
         { "*x\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
+        // Around the longest count read without the general integer parser (18 digits): above the limits either way.
+        { "*100000000000000000\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
+        { "*1000000000000000000\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
+        { "*9223372036854775808\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
+        { "*1\r\n$999999999999999999\r\n", [Error(ProtocolError.InvalidBulkLength)], 0 },
+        { "*1\r\n$9999999999999999999\r\n", [Error(ProtocolError.InvalidBulkLength)], 0 },
+        { "*1\r\n$99999999999999999999\r\n", [Error(ProtocolError.InvalidBulkLength)], 0 },
+        { "*1\r\n$1x\r\n", [Error(ProtocolError.InvalidBulkLength)], 0 },
         { "*\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
         { "*-0\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
         { "*01\r\n", [Error(ProtocolError.InvalidMultibulkLength)], 0 },
