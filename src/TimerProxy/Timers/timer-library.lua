@@ -301,7 +301,10 @@ local function timer_adopt(keys, args)
   local key, index = keys[1], keys[2]
   if kind(key) ~= 'timer' then return 0 end
   local due = redis.call('HGET', key, 'due')
-  if not redis.call('ZSCORE', index, key) then
+  local score = redis.call('ZSCORE', index, key)
+  -- Not indexed (restored, or renamed or moved behind the proxy's back), or indexed with the due time of the
+  -- timer it replaced (RESTORE ... REPLACE over a timer): index it as it is now, under a new version.
+  if not score or tonumber(score) ~= tonumber(due) then
     redis.call('ZADD', index, due, key)
     redis.call('HSET', key, 'ver', new_version(redis.call('HGET', key, 'ver')))
     publish(args[1], due, key)

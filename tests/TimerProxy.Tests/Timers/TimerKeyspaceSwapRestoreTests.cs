@@ -77,6 +77,29 @@ public class TimerKeyspaceSwapRestoreTests(TimerFixture fx) : IClassFixture<Time
         Assert.Equal(":0\r\n", await o.CallAsync("EXISTS", id));
     }
 
+    // RESTORE ... REPLACE over a timer: the restored definition's due time counts, not the replaced timer's.
+    [Fact]
+    public async Task Restore_replace_over_a_timer_fires_at_the_restored_due_time()
+    {
+        string source = Unique("restore-src"), target = Unique("restore-dst"), tag = Unique("tag"), oldTag = Unique("old");
+        using var c = await fx.ConnectAsync();
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", target, "rt_log", "8000", "1", target, oldTag));
+        await Task.Delay(500); // the scheduler holds the timer about to be replaced (and its due time)
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", source, "rt_log", "600", "1", target, tag));
+        byte[] dump = Payload(await c.CallAsync("DUMP", source));
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.KILL", source));
+        var time = TimerFixture.ParseBulkArray(await c.CallAsync("TIME"));
+        long restoredUs = long.Parse(time[0]) * 1_000_000 + long.Parse(time[1]);
+        Assert.Equal("+OK\r\n", await c.CallAsync("RESTORE", target, "0", dump, "REPLACE"));
+
+        var fire = Assert.Single(await fx.WaitForFiresAsync(tag));
+        // Due about 0.6 s after the source was created; the replaced timer was due 8 s after its own creation.
+        Assert.True(fire.Us - restoredUs < 5_000_000, $"fired {(fire.Us - restoredUs) / 1000} ms after the restore");
+        await Task.Delay(300);
+        Assert.Empty(await fx.FiresOfAsync(oldTag));
+        Assert.Equal(":0\r\n", await c.CallAsync("EXISTS", target));
+    }
+
     // Module: a one-shot dump restored under another name first deletes whatever key has the original name, then
     // crashes the server. Ours (§0): the copy is a timer of its own; the key with the original name is left alone.
     [Fact]
