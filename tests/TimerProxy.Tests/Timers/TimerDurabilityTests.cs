@@ -31,8 +31,8 @@ public class TimerDurabilityTests
         {
             await first.WaitListeningAsync();
             using var c = await RawClient.ConnectAsync(first.Port);
-            // A cold proxy's first timer command loads the library and starts the scheduler; its reply was seen here
-            // up to half a second after Redis ran it. Warm up first, so the timers below are made well before the kill.
+            // A cold proxy's first timer command loads the library and starts the scheduler: warm up first, so the
+            // timers below are made well before the kill (see TestHostThreads for the stall this once met).
             Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:warm", "rt_log", "600000", "0"));
             Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:overdue", "rt_log", "1000", "1", "dur:overdue"));
             Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:later", "rt_log", "3500", "1", "dur:later"));
