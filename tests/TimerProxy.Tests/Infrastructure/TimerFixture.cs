@@ -43,6 +43,12 @@ public class TimerFixture : ProxyFixture
     {
         await base.InitializeAsync();
         using var direct = await ConnectRedisAsync();
+        await LoadTestLibraryAsync(direct);
+    }
+
+    /// <summary>Loads <see cref="TestLibrary"/> over a direct connection to Redis.</summary>
+    public static async Task LoadTestLibraryAsync(RawClient direct)
+    {
         var reply = await direct.CallAsync("FUNCTION", "LOAD", "REPLACE", TestLibrary);
         if (!reply.Contains("rttest")) throw new InvalidOperationException("test library not loaded: " + reply);
     }

@@ -48,16 +48,7 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         using var proxied = await fx.ConnectProxyAsync();
         // The proxy's scheduler runs once timers exist (here: one far in the future).
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "lua:anchor", "rt_log", "600000", "0"));
-        const string script = """
-            local t = redis.call('TIME')
-            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 200)
-            redis.call('HSET', KEYS[1], '__timer-tzw__', '1', 'due', due, 'ver', 'lua-1',
-              'def', cmsgpack.pack({ 'rt_log', '200', '0', '1', KEYS[1], 'from-lua' }))
-            redis.call('ZADD', 'timer-tzw:due', due, KEYS[1])
-            redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. KEYS[1])
-            return 1
-            """;
-        Assert.Equal(":1\r\n", await proxied.CallAsync("EVAL", script, "1", "lua:made"));
+        await WriteByHandAsync(proxied, "lua:made", "lua-1"u8.ToArray(), 200, "{ 'rt_log', '200', '0', '1', KEYS[1], 'from-lua' }");
         Assert.Equal("+timer-tzw\r\n", await proxied.CallAsync("TYPE", "lua:made"));
 
         await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["lua:made"])), TimeSpan.FromSeconds(15));
@@ -72,16 +63,7 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
     {
         using var proxied = await fx.ConnectProxyAsync();
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "hand:anchor", "rt_log", "600000", "0"));
-        const string script = """
-            local t = redis.call('TIME')
-            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 200)
-            redis.call('HSET', KEYS[1], '__timer-tzw__', '1', 'due', due, 'ver', 'v\195\169\255',
-              'def', cmsgpack.pack({ 'rt_log', '200', '0', '1', KEYS[1], 'non-ascii' }))
-            redis.call('ZADD', 'timer-tzw:due', due, KEYS[1])
-            redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. KEYS[1])
-            return 1
-            """;
-        Assert.Equal(":1\r\n", await proxied.CallAsync("EVAL", script, "1", "hand:made"));
+        await WriteByHandAsync(proxied, "hand:made", [(byte)'v', 195, 169, 255], 200, "{ 'rt_log', '200', '0', '1', KEYS[1], 'non-ascii' }");
         await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["hand:made"])), TimeSpan.FromSeconds(15));
         await Task.Delay(500);
         Assert.Single(await fx.FiresAsync(), f => f.Keys.SequenceEqual(["hand:made"]));
@@ -95,21 +77,8 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "bad:anchor", "rt_log", "600000", "0"));
         // Due first: a definition whose last argument is a MessagePack integer, and a LOOP timer whose interval
         // Lua would never have written. Neither can be fired as it stands.
-        const string script = """
-            local t = redis.call('TIME')
-            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + 100)
-            local defs = {
-              ['bad:int-arg'] = cmsgpack.pack({ 'rt_log', '100', '0', '1', 'bad:int-arg', 5 }),
-              ['bad:loop-iv'] = cmsgpack.pack({ 'rt_log', '1e-300', '1', '1', 'bad:loop-iv' }),
-            }
-            for id, def in pairs(defs) do
-              redis.call('HSET', id, '__timer-tzw__', '1', 'due', due, 'ver', 'v1', 'def', def)
-              redis.call('ZADD', 'timer-tzw:due', due, id)
-              redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. id)
-            end
-            return 2
-            """;
-        Assert.Equal(":2\r\n", await proxied.CallAsync("EVAL", script, "0"));
+        await WriteByHandAsync(proxied, "bad:int-arg", "v1"u8.ToArray(), 100, "{ 'rt_log', '100', '0', '1', KEYS[1], 5 }");
+        await WriteByHandAsync(proxied, "bad:loop-iv", "v1"u8.ToArray(), 100, "{ 'rt_log', '1e-300', '1', '1', KEYS[1] }");
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.NEW", "bad:after", "rt_log", "300", "1", "bad:after"));
 
         await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["bad:after"])),
@@ -120,5 +89,22 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         Assert.Single(fires, f => f.Keys.SequenceEqual(["bad:after"]));
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "bad:anchor"));
         await proxied.CallAsync("DEL", "bad:int-arg", "bad:loop-iv");
+    }
+
+    /// <summary>
+    /// Writes a timer straight into Redis, as docs/STORAGE.md describes it (hash, index entry, event), due
+    /// <paramref name="inMs"/> from Redis's clock, with the given version and the def field packed from a Lua table.
+    /// </summary>
+    private static async Task WriteByHandAsync(RawClient client, string id, byte[] version, int inMs, string defTable)
+    {
+        string script = $$"""
+            local t = redis.call('TIME')
+            local due = string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 + tonumber(ARGV[1]))
+            redis.call('HSET', KEYS[1], '__timer-tzw__', '1', 'due', due, 'ver', ARGV[2], 'def', cmsgpack.pack({{defTable}}))
+            redis.call('ZADD', 'timer-tzw:due', due, KEYS[1])
+            redis.call('PUBLISH', 'timer-tzw:events', '0:' .. due .. ':' .. KEYS[1])
+            return 1
+            """;
+        Assert.Equal(":1\r\n", await client.CallAsync("EVAL", script, "1", id, inMs.ToString(), version));
     }
 }

@@ -11,7 +11,7 @@ public class TimerDurabilityTests
     private static async Task LoadTestLibraryAsync(RedisServer redis)
     {
         using var direct = await RawClient.ConnectAsync(redis.Port);
-        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", "REPLACE", TimerFixture.TestLibrary));
+        await TimerFixture.LoadTestLibraryAsync(direct);
     }
 
     private static async Task<List<string>> LogAsync(RedisServer redis)

@@ -13,7 +13,7 @@ public class TimerReconciliationTests
     {
         using var redis = new RedisServer();
         using var direct = await RawClient.ConnectAsync(redis.Port);
-        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", TimerFixture.TestLibrary));
+        await TimerFixture.LoadTestLibraryAsync(direct);
         await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint, new Dictionary<string, string?>
         {
             ["Timers:WindowMs"] = "3000",
@@ -53,7 +53,7 @@ public class TimerReconciliationTests
     {
         using var redis = new RedisServer();
         using var direct = await RawClient.ConnectAsync(redis.Port);
-        Assert.Contains("rttest", await direct.CallAsync("FUNCTION", "LOAD", TimerFixture.TestLibrary));
+        await TimerFixture.LoadTestLibraryAsync(direct);
         // Reconciliation far away: only the scheduler's own reaction can keep the timer firing.
         await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint, new Dictionary<string, string?>
         {
