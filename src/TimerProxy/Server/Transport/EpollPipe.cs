@@ -148,15 +148,19 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
 
     // --- receiving -------------------------------------------------------------------------------------
 
-    private unsafe void Receive()
+    private unsafe nint ReadInto(Memory<byte> memory)
+    {
+        fixed (byte* p = memory.Span)
+        {
+            return Libc.Read(_fd, p, (nuint)memory.Length);
+        }
+    }
+
+    private void Receive()
     {
         var writer = _received.Writer;
         var memory = writer.GetMemory(_hint);
-        nint n;
-        fixed (byte* p = memory.Span)
-        {
-            n = Libc.Read(_fd, p, (nuint)memory.Length);
-        }
+        nint n = ReadInto(memory);
         if (n > 0)
         {
             writer.Advance((int)n);
@@ -166,12 +170,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
             // rather than two (measured: GET of 4 KiB values through the proxy, -P 1).
             if (filled && Libc.BytesAvailable(_fd) is int more and > 0)
             {
-                var rest = writer.GetMemory(Math.Min(more, MaxReceive));
-                nint m;
-                fixed (byte* p = rest.Span)
-                {
-                    m = Libc.Read(_fd, p, (nuint)rest.Length);
-                }
+                nint m = ReadInto(writer.GetMemory(Math.Min(more, MaxReceive)));
                 if (m > 0) writer.Advance((int)m);
                 else if (m < 0 && Libc.Errno is not (Libc.EAGAIN or Libc.EINTR) and var errno)
                 {
