@@ -165,6 +165,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 fmt_rps() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
 fmt_ms() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
 
+# row <label> <direct> <proxy> <haproxy or ""> <format>: one table row, with the haproxy columns when measured
+row() {
+    local label=$1 dv=$2 pv=$3 hv=$4 fmt=$5
+    if ((WITH_HAPROXY)); then
+        echo "| $label | $($fmt "$dv") | $($fmt "$pv") | $(ratio "$pv" "$dv") | $($fmt "$hv") | $(ratio "$hv" "$dv") |"
+    else
+        echo "| $label | $($fmt "$dv") | $($fmt "$pv") | $(ratio "$pv" "$dv") |"
+    fi
+}
+
 # populate <size>: every key redis-benchmark -r $KEYSPACE can touch gets a <size>-byte value, so GET hits.
 populate() {
     local size=$1 got
@@ -207,15 +217,6 @@ run_case() {
         printf '  %-28s round %d/%d: direct %10.0f ops/s  proxy %10.0f ops/s%s\n' \
             "$label" "$r" "$ROUNDS" "$(fmt_rps "${d_rps[-1]}")" "$(fmt_rps "${p_rps[-1]}")" "$h" >&2
     done
-    # row <label> <direct> <proxy> [<haproxy>] <format>: one table row, with the haproxy columns when measured
-    row() {
-        local label=$1 dv=$2 pv=$3 hv=$4 fmt=$5
-        if ((WITH_HAPROXY)); then
-            echo "| $label | $($fmt "$dv") | $($fmt "$pv") | $(ratio "$pv" "$dv") | $($fmt "$hv") | $(ratio "$hv" "$dv") |"
-        else
-            echo "| $label | $($fmt "$dv") | $($fmt "$pv") | $(ratio "$pv" "$dv") |"
-        fi
-    }
     local hm=""
     if ((WITH_HAPROXY)); then hm=$(median "${h_rps[@]}"); fi
     ROWS+=("$(row "$label" "$(median "${d_rps[@]}")" "$(median "${p_rps[@]}")" "$hm" fmt_rps)")
