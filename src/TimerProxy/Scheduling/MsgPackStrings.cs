@@ -64,17 +64,4 @@ public static class MsgPackStrings
             return v;
         }
     }
-
-    /// <summary>Every item, copied.</summary>
-    public static byte[][] Decode(ReadOnlySpan<byte> data)
-    {
-        var reader = new Reader(data);
-        var items = new byte[reader.Count][];
-        for (long i = 0; i < items.Length; i++)
-        {
-            reader.TryRead(out var item);
-            items[i] = item.ToArray();
-        }
-        return items;
-    }
 }

@@ -43,11 +43,21 @@ public class TimerStorageFormatTests(TimerFixture fx) : IClassFixture<TimerFixtu
         var expected = await direct.CallAsync(["EVAL", "return cmsgpack.pack(ARGV)", "0", "rt_log", "600000", "1", .. tail]);
         Assert.Equal(expected.Length, stored.Length);
         Assert.True(expected == stored, "def differs from cmsgpack.pack of the same values");
-        var decoded = MsgPackStrings.Decode(BulkBytes(stored));
+        var decoded = ReadAll(BulkBytes(stored));
         byte[][] fields = ["rt_log"u8.ToArray(), "600000"u8.ToArray(), "1"u8.ToArray(), .. tail.Select(t => t as byte[] ?? System.Text.Encoding.ASCII.GetBytes((string)t))];
         Assert.Equal(fields.Length, decoded.Length);
         for (int i = 0; i < fields.Length; i++) Assert.True(fields[i].AsSpan().SequenceEqual(decoded[i]), $"field {i} decoded differently");
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", id));
+    }
+
+    // What the scheduler reads from the field, item by item.
+    private static byte[][] ReadAll(byte[] data)
+    {
+        var reader = new MsgPackStrings.Reader(data);
+        var items = new List<byte[]>();
+        while (reader.TryRead(out var item)) items.Add(item.ToArray());
+        Assert.Equal(reader.Count, items.Count);
+        return [.. items];
     }
 
     // RawClient keeps a bulk reply's payload as Latin-1 text: one char per byte.
