@@ -280,7 +280,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     {
         double now = _clock.NowMs;
         double horizon = now + _options.WindowMs;
-        SortedSetEntry[] entries;
+        IReadOnlyList<SortedSetEntry> entries;
         if (!full && _reconciledTo.TryGetValue(dbNumber, out double from) && from < horizon)
         {
             var overdue = await db.SortedSetRangeByScoreWithScoresAsync(TimerSchema.IndexKey, double.NegativeInfinity, now, take: IndexPages.PageSize);
@@ -290,9 +290,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         }
         else
         {
-            var window = await IndexPages.ReadAsync(db, TimerSchema.IndexKey, double.NegativeInfinity, Exclude.None, horizon, _options.MaxLoaded);
-            entries = [.. window];
-            _reconciledTo[dbNumber] = window.Count < _options.MaxLoaded ? horizon : window[^1].Score;
+            entries = await IndexPages.ReadAsync(db, TimerSchema.IndexKey, double.NegativeInfinity, Exclude.None, horizon, _options.MaxLoaded);
+            _reconciledTo[dbNumber] = entries.Count < _options.MaxLoaded ? horizon : entries[^1].Score;
         }
         var missing = entries.Where(e => !_queue.Contains(dbNumber, (byte[])e.Element!, e.Score)).ToList();
         if (missing.Count == 0) return;
