@@ -6,6 +6,9 @@ using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Commands;
 
+/// <summary>A whole TIMER.NEW request frame as the client sent it, and its argument count (name included).</summary>
+public readonly record struct TimerNewFrame(ReadOnlySequence<byte> Frame, long Arguments);
+
 /// <summary>
 /// Turns a client's TIMER.* command, and the keyspace commands that must know about timers, into a call
 /// of the proxy's function library, written to the client's own upstream connection. Redis then answers
@@ -99,6 +102,34 @@ public static class TimerCommandRewriter
         Utf8Formatter.TryFormat(db, digits, out int written);
         RespWriter.WriteBulkString(output, digits[..written]);
         return true;
+    }
+
+    /// <summary>
+    /// Consecutive pipelined TIMER.NEW frames as one call: FCALL timer_batch 1 index db token, then per timer
+    /// the count of its arguments after the id, the id and those arguments, copied as the client sent them.
+    /// Each member's <c>Arguments</c> counts its whole frame, command name included.
+    /// </summary>
+    public static void WriteBatch(ReadOnlySpan<TimerNewFrame> members, int db, long token, IBufferWriter<byte> output)
+    {
+        long total = 6;
+        foreach (var m in members) total += m.Arguments;
+        RespWriter.WriteArrayHeader(output, (int)total);
+        output.Write("$5\r\nFCALL\r\n$11\r\ntimer_batch\r\n$1\r\n1\r\n"u8);
+        RespWriter.WriteBulkString(output, Index);
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(db, digits, out int written);
+        RespWriter.WriteBulkString(output, digits[..written]);
+        Utf8Formatter.TryFormat(token, digits, out written);
+        RespWriter.WriteBulkString(output, digits[..written]);
+        foreach (var m in members)
+        {
+            Utf8Formatter.TryFormat(m.Arguments - 2, digits, out written);
+            RespWriter.WriteBulkString(output, digits[..written]);
+            var reader = new SequenceReader<byte>(m.Frame);
+            SkipLine(ref reader);   // *N
+            SkipBulk(ref reader);   // TIMER.NEW
+            Copy(m.Frame.Slice(reader.Position), output);
+        }
     }
 
     // Frames here were validated by the request scanner; these only say whether the bytes are there yet.

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -33,7 +34,19 @@ public sealed class ClientSession
     private bool _wholeFrame;            // the frame being scanned is handled by the proxy, not streamed
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
     private int _db;                     // the client's selected database, as far as its SELECTs tell
-    private int _pendingInfoReplies;     // rewritten TIMER.INFO calls whose reply has not been seen
+    private readonly ReplyStream _replies;
+
+    // Merging pipelined TIMER.NEWs (see ReplyStream): requests are numbered as they go upstream, consecutive
+    // TIMER.NEW frames of one read are gathered and sent as one call.
+    private readonly List<TimerNewFrame> _merging = new(MaxMergedTimers);
+    private long _framesSent;            // requests sent upstream that Redis answers
+    private bool _inMulti;               // a transaction is open: each TIMER.NEW must be queued alone
+    private bool _repliesCounted = true; // every request gets exactly one reply (no pub/sub, MONITOR, CLIENT REPLY)
+    private long _lastCountingStart = -CountingRetry;
+    private const int MaxMergedTimers = 64;
+    private const long MaxMergedFrame = 4096;
+    // A counting start answered with an error (OOM, NOPERM...) is tried again this many requests later.
+    private const long CountingRetry = 1000;
     private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
     private volatile bool _draining;     // a cancelled upstream read means: shut down
     private volatile string? _closingError; // sent to the client after the last reply, before closing
@@ -43,6 +56,7 @@ public sealed class ClientSession
     {
         _timers = timers;
         _db = initialDb;
+        _replies = new ReplyStream(logger);
         _client = client;
         _upstream = upstream;
         _scanner = new RequestScanner(limits);
@@ -160,12 +174,15 @@ public sealed class ClientSession
             {
                 case RequestEvent.Name:
                     _route = CommandTable.Route(_scanner.Name);
+                    if (_route != CommandRoute.TimerNew) SendMerged(output);
+                    NoteReplyMode(_route);
                     if (_route == CommandRoute.ForwardThenClose) _upstreamCloseExpected = true;
                     _wholeFrame = CommandTable.NeedsWholeFrame(_route) && !_oversizedFrame
                         && (CommandTable.IsTimerCommand(_route) || _route is CommandRoute.ForwardSelect or CommandRoute.ForwardReset
-                            || _timers.Library.IsLoaded);
+                            or CommandRoute.ForwardClient || _timers.Library.IsLoaded);
                     if (_wholeFrame && CommandTable.IsTimerCommand(_route) && !_timers.Library.IsLoaded)
                     {
+                        SendMerged(output);
                         Copy(buffer.Slice(forwardFrom, frameStart), output);
                         _scanner.Reset();
                         consumed = frameStart;
@@ -175,14 +192,22 @@ public sealed class ClientSession
 
                 case RequestEvent.End:
                     _oversizedFrame = false;
-                    if (!_wholeFrame) break;
+                    if (_scanner.ArgumentCount == 0) break; // Redis ignores it: no reply
+                    if (!_wholeFrame)
+                    {
+                        SendMerged(output); // numbered before this frame
+                        _framesSent++;
+                        break;
+                    }
                     _wholeFrame = false;
                     var frame = buffer.Slice(frameStart, reader.Position);
-                    if (HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart)))
-                        forwardFrom = reader.Position;
+                    var handled = HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart));
+                    if (handled != Handled.Merging) _framesSent++;
+                    if (handled != Handled.Forward) forwardFrom = reader.Position;
                     break;
 
                 case RequestEvent.NeedMoreData:
+                    SendMerged(output);
                     consumed = reader.Position;
                     if (_wholeFrame && _route == CommandRoute.TimerNew && _scanner.InlineArguments is null
                         && buffer.Slice(frameStart).Length > MaxRewrittenFrame)
@@ -209,6 +234,7 @@ public sealed class ClientSession
                     return ScanOutcome.NeedMoreData;
 
                 case RequestEvent.Error:
+                    SendMerged(output);
                     Copy(buffer.Slice(forwardFrom, frameStart), output);
                     consumed = buffer.End;
                     return ScanOutcome.ProtocolError;
@@ -220,36 +246,112 @@ public sealed class ClientSession
     // holding it whole could exceed the client pipe's limit.
     private const long MaxRewrittenFrame = 256 * 1024;
 
+    private enum Handled { Forward, Rewritten, Merging }
+
     /// <summary>
-    /// Acts on a whole frame the proxy looks into. Returns true when it wrote the frame's replacement (the
-    /// client's pending bytes before it are copied first); false leaves the frame to be forwarded unchanged.
+    /// Acts on a whole frame the proxy looks into: writes its replacement (the client's pending bytes before
+    /// it are copied first), keeps it to be merged with the TIMER.NEWs that follow, or leaves it to be
+    /// forwarded unchanged.
     /// </summary>
-    private bool HandleFrame(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
+    private Handled HandleFrame(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
     {
         if (_route == CommandRoute.TimerNew && _scanner.InlineArguments is null && _scanner.ArgumentCount >= 2)
         {
-            // The hot timer command: spliced around the client's own bytes, no per-argument copies.
+            // What came before goes first (and the TIMER.NEWs gathered before that).
+            if (!before.IsEmpty) SendMerged(output);
             Copy(before, output);
+            if (_repliesCounted && !_inMulti && frame.Length <= MaxMergedFrame)
+            {
+                _merging.Add(new TimerNewFrame(frame, _scanner.ArgumentCount));
+                if (_merging.Count == MaxMergedTimers) SendMerged(output);
+                return Handled.Merging;
+            }
+            SendMerged(output);
+            // The hot timer command: spliced around the client's own bytes, no per-argument copies.
             TimerCommandRewriter.WriteNewSpliced(frame, _scanner.ArgumentCount, _db, output);
-            return true;
+            return Handled.Rewritten;
         }
+        SendMerged(output);
         var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
         switch (_route)
         {
             case CommandRoute.ForwardSelect:
                 if (args.Count == 2 && RespInteger.TryParse(args[1], out long db) && db is >= 0 and <= int.MaxValue) _db = (int)db;
-                return false;
+                return Handled.Forward;
             case CommandRoute.ForwardReset:
                 _db = 0;
-                return false;
+                return Handled.Forward;
+            case CommandRoute.ForwardClient:
+                if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) StopCountingReplies();
+                return Handled.Forward;
         }
         var rewritten = new ArrayBufferWriter<byte>(256);
         // Not rewritten (e.g. a keyspace command with Redis's arity error to come): forwarded unchanged.
-        if (!TimerCommandRewriter.TryWrite(_route, args, _db, rewritten)) return false;
+        if (!TimerCommandRewriter.TryWrite(_route, args, _db, rewritten)) return Handled.Forward;
         Copy(before, output);
         output.Write(rewritten.WrittenSpan);
-        if (_route == CommandRoute.TimerInfo) Interlocked.Increment(ref _pendingInfoReplies);
-        return true;
+        if (_route == CommandRoute.TimerInfo) _replies.ExpectInfo();
+        return Handled.Rewritten;
+    }
+
+    /// <summary>
+    /// Sends the TIMER.NEWs gathered so far: several as one timer_batch call once replies are counted; before
+    /// that, the first as a one-timer call that starts counting, the others alone (as a single one always goes).
+    /// </summary>
+    private void SendMerged(PipeWriter output)
+    {
+        int count = _merging.Count;
+        if (count == 0) return;
+        var merging = CollectionsMarshal.AsSpan(_merging);
+        int alone = 0;
+        if (count > 1 && _replies.Counting)
+        {
+            TimerCommandRewriter.WriteBatch(merging, _db, _framesSent, output);
+            _replies.ExpectBatch(_framesSent, count);
+            _framesSent++;
+            alone = count;
+        }
+        else if (count > 1 && _framesSent - _lastCountingStart >= CountingRetry)
+        {
+            TimerCommandRewriter.WriteBatch(merging[..1], _db, _framesSent, output);
+            _replies.ExpectBatch(_framesSent, 1);
+            _lastCountingStart = _framesSent;
+            _framesSent++;
+            alone = 1;
+        }
+        for (int i = alone; i < count; i++)
+        {
+            TimerCommandRewriter.WriteNewSpliced(merging[i].Frame, merging[i].Arguments, _db, output);
+            _framesSent++;
+        }
+        _merging.Clear();
+    }
+
+    // Transactions and the commands after which replies stop answering requests one to one.
+    private void NoteReplyMode(CommandRoute route)
+    {
+        switch (route)
+        {
+            case CommandRoute.ForwardMulti:
+                _inMulti = true;
+                break;
+            case CommandRoute.ForwardExec:
+            case CommandRoute.ForwardReset:
+                _inMulti = false;
+                break;
+            case CommandRoute.ForwardDiscard when _scanner.ArgumentCount == 1:
+                _inMulti = false;
+                break;
+            case CommandRoute.ForwardRepliesUncounted:
+                StopCountingReplies();
+                break;
+        }
+    }
+
+    private void StopCountingReplies()
+    {
+        _repliesCounted = false;
+        _replies.EndCounting();
     }
 
     private static void Copy(in ReadOnlySequence<byte> bytes, PipeWriter output)
@@ -288,18 +390,16 @@ public sealed class ClientSession
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
                 if (result.IsCanceled && _draining) break;
-                if (Volatile.Read(ref _pendingInfoReplies) > 0)
+                if (_replies.Active)
                 {
                     // Held bytes go out when nothing followed in time (the reply may never come: DISCARD,
                     // CLIENT REPLY OFF, an aborted EXEC) or when Redis closed; complete replies are still rewritten.
                     // (Any other cancelled read is that release timer's.)
                     bool final = _releaseHeld || result.IsCanceled || result.IsCompleted;
                     _releaseHeld = false;
-                    int found = 0;
-                    var outcome = InfoReplyRewriter.Rewrite(buffer, output, ref found, out var consumed, final);
-                    if (found > 0 && Interlocked.Add(ref _pendingInfoReplies, -found) < 0) Interlocked.Exchange(ref _pendingInfoReplies, 0);
+                    var outcome = _replies.Write(buffer, output, final, out var consumed);
                     input.AdvanceTo(consumed, buffer.End);
-                    releaseHeldTail.Change(outcome == InfoReplyRewriter.Outcome.Holding ? 20 : Timeout.Infinite, Timeout.Infinite);
+                    releaseHeldTail.Change(outcome == ReplyStream.Outcome.Holding ? 20 : Timeout.Infinite, Timeout.Infinite);
                 }
                 else
                 {

@@ -7,8 +7,8 @@ using RedisTimer.Resp;
 namespace RedisTimer.Proxy.Server;
 
 /// <summary>
-/// Finds the replies of rewritten TIMER.INFO calls in the upstream byte stream and writes the module's
-/// reply in their place. Redis 7.0's Lua emits maps in hash order, so the function returns a one-entry map
+/// Finds the replies of rewritten TIMER.INFO calls (and of merged TIMER.NEWs, see <see cref="BatchedReplies"/>)
+/// in the upstream byte stream and writes the module's reply in their place. Redis 7.0's Lua emits maps in hash order, so the function returns a one-entry map
 /// {magic: payload} (see timer-library.lua); its header, "%1" (RESP3) or "*2" (RESP2), tells the protocol.
 /// The search is a vectorized IndexOf and runs only while a TIMER.INFO reply is outstanding; it finds the
 /// reply also inside an EXEC array.
@@ -28,7 +28,9 @@ public static class InfoReplyRewriter
     /// inside a marked reply (its marker and bulk header seen): the rest is on its way and must be waited for,
     /// however long it takes to arrive, never released as it is.
     /// </summary>
-    public enum Outcome { Done, Holding, Incomplete }
+    /// Batch: stopped just after the reply of a merged TIMER.NEW call (written out as its separate replies),
+    /// whose token says which request it answered.
+    public enum Outcome { Done, Holding, Incomplete, Batch }
 
     /// <summary>
     /// Copies <paramref name="buffer"/> to <paramref name="output"/>, rewriting every complete marked reply.
@@ -38,8 +40,14 @@ public static class InfoReplyRewriter
     /// With <paramref name="final"/> (nothing more will come, or held bytes must go now) nothing is held:
     /// complete marked replies are still rewritten, anything else is copied as it is.
     public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed,
-        bool final = false)
+        bool final = false) => Rewrite(buffer, output, ref rewritten, out consumed, out _, final);
+
+    /// <inheritdoc cref="Rewrite(in ReadOnlySequence{byte}, PipeWriter, ref int, out SequencePosition, bool)"/>
+    /// <param name="batchToken">With <see cref="Outcome.Batch"/>: the token of the merged call that was answered.</param>
+    public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed,
+        out long batchToken, bool final = false)
     {
+        batchToken = -1;
         var rest = buffer;
         while (true)
         {
@@ -83,9 +91,15 @@ public static class InfoReplyRewriter
                 return Outcome.Incomplete;
             }
             Copy(rest.Slice(0, at - HeadLength), output);
-            WriteModuleReply(payload.ToArray(), resp3, output);
-            rewritten++;
             rest = afterNeedle.Slice(bulkLength);
+            rewritten++;
+            if (TryReadBatchPayload(payload, out batchToken, out var replies))
+            {
+                Copy(replies, output);
+                consumed = rest.Start;
+                return Outcome.Batch;
+            }
+            WriteModuleReply(payload.ToArray(), resp3, output);
         }
     }
 
@@ -99,7 +113,7 @@ public static class InfoReplyRewriter
 
     private enum Bulk { Complete, HeaderIncomplete, PayloadIncomplete, NotBulk }
 
-    // "$<n>\r\n<n bytes>\r\n", the payload beginning with n, e or v (what timer_info writes)
+    // "$<n>\r\n<n bytes>\r\n", the payload beginning with n, e or v (what timer_info writes) or b (timer_batch)
     private static Bulk TryReadBulk(in ReadOnlySequence<byte> data, out ReadOnlySequence<byte> payload, out long consumed)
     {
         payload = default;
@@ -110,11 +124,39 @@ public static class InfoReplyRewriter
         if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8))
             return reader.Remaining > 20 ? Bulk.NotBulk : Bulk.HeaderIncomplete;
         if (!RespInteger.TryParse(digits, out long length) || length < 1) return Bulk.NotBulk;
-        if (reader.TryPeek(out byte kind) && kind is not ((byte)'n' or (byte)'e' or (byte)'v')) return Bulk.NotBulk;
+        if (reader.TryPeek(out byte kind) && kind is not ((byte)'n' or (byte)'e' or (byte)'v' or (byte)'b')) return Bulk.NotBulk;
         if (reader.Remaining < length + 2) return Bulk.PayloadIncomplete;
         payload = reader.UnreadSequence.Slice(0, length);
         consumed = reader.Consumed + length + 2;
         return Bulk.Complete;
+    }
+
+    /// <summary>
+    /// Reads a whole reply frame of timer_batch: the marked map whose payload is "b&lt;token&gt;:" and the
+    /// merged TIMER.NEWs' replies, in RESP (the same bytes in RESP2 and RESP3).
+    /// </summary>
+    public static bool TryReadBatchReply(in ReadOnlySequence<byte> frame, out long token, out ReadOnlySequence<byte> replies)
+    {
+        token = -1;
+        replies = default;
+        if (frame.Length < HeadLength + Needle.Length || !IsHead(frame.Slice(0, HeadLength), out _)) return false;
+        var needle = frame.Slice(HeadLength, Needle.Length);
+        if (!(needle.IsSingleSegment ? needle.FirstSpan.SequenceEqual(Needle) : needle.ToArray().AsSpan().SequenceEqual(Needle))) return false;
+        var bulk = frame.Slice(HeadLength + Needle.Length);
+        return TryReadBulk(bulk, out var payload, out long length) == Bulk.Complete && length == bulk.Length
+            && TryReadBatchPayload(payload, out token, out replies);
+    }
+
+    // "b<token>:<replies>"
+    private static bool TryReadBatchPayload(in ReadOnlySequence<byte> payload, out long token, out ReadOnlySequence<byte> replies)
+    {
+        token = -1;
+        replies = default;
+        var reader = new SequenceReader<byte>(payload);
+        if (!reader.IsNext((byte)'b', advancePast: true) || !reader.TryReadTo(out ReadOnlySequence<byte> digits, (byte)':')) return false;
+        if (!RespInteger.TryParse(digits, out token) || token < 0) return false;
+        replies = reader.UnreadSequence;
+        return true;
     }
 
     private static void WriteModuleReply(byte[] payload, bool resp3, PipeWriter output)

@@ -53,10 +53,13 @@ end
 
 -- Versions tell a scheduler whether the timer it holds is still the one in Redis: server time in
 -- microseconds, made distinct from the previous version of the same key.
-local function new_version(previous, t)
-  t = t or redis.call('TIME')
-  local us = t[2]
-  local v = t[1] .. string.rep('0', 6 - #us) .. us
+local function new_version(previous, t, base)
+  local v = base
+  if not v then
+    t = t or redis.call('TIME')
+    local us = t[2]
+    v = t[1] .. string.rep('0', 6 - #us) .. us
+  end
   if previous and string.sub(previous, 1, #v) == v then
     v = v .. '.' .. tostring((tonumber(string.match(previous, '%.(%d+)$')) or 0) + 1)
   end
@@ -70,17 +73,19 @@ local function publish(db, due, id)
   redis.pcall('PUBLISH', EVENTS, db .. ':' .. due .. ':' .. id)
 end
 
--- For timer_new and timer_kill, as their last step: the db is the one the session believes the client
--- selected, and a SELECT that Redis refused (SELECT 99) can mislead it. An event naming a database that
--- does not exist would send the schedulers there; without it they find the timer at reconciliation.
+-- For timer_new, timer_batch and timer_kill, as their last step (events: due, id, due, id, ...): the db
+-- is the one the session believes the client selected, and a SELECT that Redis refused (SELECT 99) can
+-- mislead it. An event naming a database that does not exist would send the schedulers there; without
+-- it they find the timer at reconciliation.
 -- (Leaves the script in that db: call it only after every other command.)
 -- Database 0 always exists (and a cluster has no SELECT).
-local function publish_last(db, due, id)
+local function publish_last(db, events)
+  if #events == 0 then return end
   if db ~= '0' then
     local selected = redis.pcall('SELECT', db)
     if type(selected) == 'table' and selected.err then return end
   end
-  publish(db, due, id)
+  for i = 1, #events, 2 do publish(db, events[i], events[i + 1]) end
 end
 
 -- What a timer runs, in one field: a MessagePack array {fn, iv, loop, numkeys, keys.., args..}.
@@ -128,37 +133,119 @@ local function acl_refusal(fn, keys)
   return nil
 end
 
--- KEYS: id, index. ARGV: db, then the client's arguments after the id: f iv [LOOP] numkeys keys.. args..
-local function timer_new(keys, args)
-  if #keys < 2 or #args - 1 < 3 then return arity('timer.new') end
-  local id, index, db = keys[1], keys[2], args[1]
-  if id == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database; use another id') end
-  local iv = parse_int(args[3])
-  if iv == nil or iv <= 0 then return redis.error_reply('ERR invalid interval') end
+-- What the TIMER.NEWs of one call share: the clock, and what follows from it or from repeated arguments
+-- (a client creating many timers usually repeats function and interval).
+local function new_call()
   local now, t = clock()
-  local due = now + iv
-  if due > MAX_DUE then return redis.error_reply('ERR invalid interval') end
-  local pos, loop = 4, '0'
-  if args[4] ~= nil and string.upper(args[4]) == 'LOOP' then pos, loop = 5, '1' end
-  if args[pos] == nil then return arity('timer.new') end
+  return { now = now, version = new_version(nil, t), acl = {}, due = {}, def = {}, indexed = false }
+end
+
+-- One TIMER.NEW, shared by timer_new and timer_batch so both give the same replies. Its arguments are
+-- args[from..last]: f iv [LOOP] numkeys keys.. args.. (the client's, after the id). Returns the reply
+-- (0, 1 or an error) and, when the change is to be published, its due time.
+local function create(call, id, index, args, from, last)
+  if last - from + 1 < 3 then return arity('timer.new') end
+  if id == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database; use another id') end
+  local fn, ivs = args[from], args[from + 1]
+  local due = call.due[ivs]
+  if due == nil then
+    local iv = parse_int(ivs)
+    if iv == nil or iv <= 0 or call.now + iv > MAX_DUE then
+      due = false
+    else
+      due = { iv = iv, text = fmt_ms(call.now + iv) }
+    end
+    call.due[ivs] = due
+  end
+  if not due then return redis.error_reply('ERR invalid interval') end
+  local pos, loop = from + 2, '0'
+  if string.upper(args[pos]) == 'LOOP' then pos, loop = pos + 1, '1' end
+  if pos > last then return arity('timer.new') end
   local nk = parse_int(args[pos])
   if nk == nil or nk < 0 then return redis.error_reply('ERR invalid numkeys') end
-  if nk > #args - pos then return arity('timer.new') end
-  local fkeys, fargs = {}, {}
-  for i = 1, nk do fkeys[i] = args[pos + i] end
-  for i = pos + nk + 1, #args do fargs[#fargs + 1] = args[i] end
-  local refused = acl_refusal(args[2], fkeys)
+  if nk > last - pos then return arity('timer.new') end
+  -- The permission to run fn without keys is the same for every timer of a call; keys are checked each time.
+  local refused = call.acl[fn]
+  if refused == nil then
+    refused = acl_refusal(fn, {}) or false
+    call.acl[fn] = refused
+  end
+  local def
+  if pos == last then
+    -- No keys, no arguments: the same definition as the call's other timers with this function and interval.
+    local shared = fn .. '\0' .. ivs .. loop
+    def = call.def[shared]
+    if def == nil then
+      def = pack_def(fn, ivs, loop, {}, {})
+      call.def[shared] = def
+    end
+  else
+    local fkeys, fargs = {}, {}
+    for i = 1, nk do fkeys[i] = args[pos + i] end
+    for i = pos + nk + 1, last do fargs[#fargs + 1] = args[i] end
+    if not refused and nk > 0 then refused = acl_refusal(fn, fkeys) end
+    def = pack_def(fn, ivs, loop, fkeys, fargs)
+  end
   if refused then return refused end
 
   local existing, previous = kind(id)
   if existing ~= 'none' then redis.call('DEL', id) end
-  local dues = fmt_ms(due)
-  redis.call('HSET', id, TAG, SCHEMA, 'due', dues, 'ver', new_version(previous, t),
-    'def', pack_def(args[2], args[3], loop, fkeys, fargs))
-  redis.call('ZADD', index, dues, id)
-  if iv <= EVENT_HORIZON_MS or redis.call('ZCARD', index) == 1 then publish_last(db, dues, id) end
-  if existing == 'timer' then return 0 end
-  return 1
+  redis.call('HSET', id, TAG, SCHEMA, 'due', due.text, 'ver', new_version(previous, nil, call.version), 'def', def)
+  redis.call('ZADD', index, due.text, id)
+  local publish_due = nil
+  -- The first timer of the database is published (ZCARD 1); later ones of the same call cannot be the first.
+  if due.iv <= EVENT_HORIZON_MS or (not call.indexed and redis.call('ZCARD', index) == 1) then publish_due = due.text end
+  call.indexed = true
+  if existing == 'timer' then return 0, publish_due end
+  return 1, publish_due
+end
+
+-- KEYS: id, index. ARGV: db, then the client's arguments after the id: f iv [LOOP] numkeys keys.. args..
+local function timer_new(keys, args)
+  if #keys < 2 then return arity('timer.new') end
+  local reply, due = create(new_call(), keys[1], keys[2], args, 2, #args)
+  if due then publish_last(args[1], { due, keys[1] }) end
+  return reply
+end
+
+-- Consecutive TIMER.NEWs a client pipelined, in one call (the proxy merges them; Redis does a fraction of
+-- the work per timer). KEYS: index. ARGV: db, token, then per timer: the count n of its arguments after
+-- the id, the id, those n arguments. Each timer gets the reply timer_new would give it, in order; the
+-- ids are not declared keys, so the creating user's key permissions are checked per timer, as FCALL
+-- timer_new would check them. Returns {magic: "b<token>:" .. the replies in RESP}, which the proxy writes
+-- out as separate replies.
+local function timer_batch(keys, args)
+  local index, db = keys[1], args[1]
+  local call, replies, events = new_call(), {}, {}
+  -- Only the proxy writes these calls; one written by hand is checked whole before anything changes.
+  local at = 3
+  while at <= #args do
+    local n = tonumber(args[at])
+    if n == nil or at + 1 + n > #args then return redis.error_reply('ERR malformed timer_batch call') end
+    at = at + 2 + n
+  end
+  at = 3
+  while at <= #args do
+    local n, id = tonumber(args[at]), args[at + 1]
+    local reply, due
+    if not redis.acl_check_cmd('FCALL', 'timer_new', '2', id, index) then
+      reply = redis.error_reply('NOPERM this user has no permissions to access one of the keys used as arguments')
+    else
+      reply, due = create(call, id, index, args, at + 2, at + 1 + n)
+    end
+    if type(reply) == 'table' then
+      replies[#replies + 1] = '-' .. reply.err .. '\r\n'
+    else
+      replies[#replies + 1] = ':' .. reply .. '\r\n'
+    end
+    if due then
+      events[#events + 1] = due
+      events[#events + 1] = id
+    end
+    at = at + 2 + n
+  end
+  publish_last(db, events)
+  return { map = { [INFO_MAGIC] = 'b' .. args[2] .. ':' .. table.concat(replies) } }
 end
 
 -- KEYS: id, index. ARGV: db.
@@ -173,7 +260,7 @@ local function timer_kill(keys, args)
   end
   redis.call('DEL', id)
   redis.call('ZREM', index, id)
-  publish_last(args[1], '0', id)
+  publish_last(args[1], { '0', id })
   return 1
 end
 
@@ -323,6 +410,7 @@ local function timer_restore(keys, args)
 end
 
 redis.register_function{function_name='timer_new', callback=timer_new}
+redis.register_function{function_name='timer_batch', callback=timer_batch}
 redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
 redis.register_function{function_name='timer_info', callback=timer_info, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='timer_type', callback=timer_type, flags={'no-writes', 'allow-stale'}}
