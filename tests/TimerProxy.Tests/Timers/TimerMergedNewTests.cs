@@ -27,6 +27,13 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
             return this;
         }
 
+        /// <summary>Bytes Redis reads without replying (an empty inline line, "*0").</summary>
+        public Pipeline AddRaw(string bytes)
+        {
+            _bytes.AddRange(Encoding.ASCII.GetBytes(bytes));
+            return this;
+        }
+
         /// <summary>A command whose reply Redis does not send (CLIENT REPLY OFF/SKIP).</summary>
         public Pipeline AddUnanswered(params object[] command)
         {
@@ -170,6 +177,7 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
             pipe.Add(":1\r\n", "TIMER.NEW", $"{p}:{round}:db3b", "rt_log", "600000", "0");
             pipe.Add("+OK\r\n", "SELECT", "0");
             pipe.Add(":0\r\n", "TIMER.NEW", $"{p}:{round}:db3", "rt_log", "600000", "0");
+            pipe.AddRaw("*0\r\n\r\n");
         }
         await pipe.RunAsync(c);
         using var d3 = await DirectAsync(fx, 3);
@@ -188,6 +196,8 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         {
             pipe.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
             if (i % 7 == 0) pipe.Add("+PONG\r\n", "PING");
+            if (i % 5 == 0) pipe.AddRaw("*0\r\n");
+            if (i % 9 == 0) pipe.AddRaw("\r\n").Add("+PONG\r\n", "PING").AddRaw("*-1\r\n");
             if (i % 11 == 0) pipe.Add(InvalidInterval, "TIMER.NEW", $"{p}:x", "rt_log", "-5", "0");
         }
         byte[] bytes = pipe.Bytes;
