@@ -48,10 +48,15 @@ public class ReplyStreamTests
     }
 
     /// <summary>Feeds <paramref name="chunks"/> through a ReplyStream as the reply pump does; returns what the client got.</summary>
-    private static async Task<string> RunAsync(IEnumerable<byte[]> chunks, (long Index, int Timers)[] calls)
+    private static async Task<string> RunAsync(IEnumerable<byte[]> chunks, (long Index, int Timers)[] calls) =>
+        (await RunMeasuredAsync(chunks, calls)).Client;
+
+    /// <summary>Also returns the most upstream bytes left unread after a write (held for later).</summary>
+    private static async Task<(string Client, long MostHeld)> RunMeasuredAsync(IEnumerable<byte[]> chunks, (long Index, int Timers)[] calls)
     {
         var replies = new ReplyStream(NullLogger.Instance);
         foreach (var (index, timers) in calls) replies.ExpectBatch(index, timers);
+        long mostHeld = 0;
         var upstream = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
         var client = new MemoryStream();
         var output = PipeWriter.Create(client);
@@ -63,6 +68,7 @@ public class ReplyStreamTests
             if (replies.Active)
             {
                 replies.Write(buffer, output, final: false, out var consumed);
+                mostHeld = Math.Max(mostHeld, buffer.Slice(consumed).Length);
                 upstream.Reader.AdvanceTo(consumed, buffer.End);
             }
             else
@@ -79,7 +85,7 @@ public class ReplyStreamTests
             upstream.Reader.AdvanceTo(consumed, last.Buffer.End);
         }
         await output.FlushAsync();
-        return Encoding.Latin1.GetString(client.ToArray());
+        return (Encoding.Latin1.GetString(client.ToArray()), mostHeld);
     }
 
     [Theory]
@@ -104,5 +110,17 @@ public class ReplyStreamTests
         byte[] bytes = Encoding.Latin1.GetBytes(upstream);
         Assert.Equal(expected, await RunAsync(bytes.Select(b => new[] { b }), calls));
         Assert.Equal(expected, await RunAsync(bytes.Chunk(4096), calls));
+    }
+
+    [Fact]
+    public async Task A_reply_longer_than_what_may_be_held_streams_through_before_a_merged_reply()
+    {
+        // Held whole, a 1.5 MB push just before a merged call's reply would fill the upstream pipe (1 MB) and
+        // stop it for good.
+        var (upstream, expected, calls) = Conversation(new string('v', 1_500_000), resp3: false);
+        byte[] bytes = Encoding.Latin1.GetBytes(upstream);
+        var (got, mostHeld) = await RunMeasuredAsync(bytes.Chunk(64 * 1024), calls);
+        Assert.True(expected == got, "replies differ");
+        Assert.True(mostHeld <= 128 * 1024, $"{mostHeld} bytes held");
     }
 }
