@@ -348,4 +348,27 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         await pipe.RunAsync(c);
         Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", $"{p}:10"));
     }
+
+    [Theory]
+    [InlineData(false, 9)]
+    [InlineData(true, 10)]
+    public async Task The_first_timer_of_a_database_is_announced_however_far_ahead_it_is_due(bool merged, int db)
+    {
+        // Schedulers with nothing to watch are idle until an event: the first timer of a database always
+        // publishes one; later ones due beyond the event horizon (10 s) are left to reconciliation.
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("first");
+        if (merged) await StartMergingAsync(c, p);
+        using var events = await DirectAsync(fx);
+        Assert.StartsWith("*3\r\n$9\r\nsubscribe\r\n", await events.CallAsync("SUBSCRIBE", "timer-tzw:events"));
+        Assert.Equal("+OK\r\n", await c.CallAsync("SELECT", db));
+        var pipe = new Pipeline();
+        for (int i = 0; i < (merged ? 5 : 1); i++) pipe.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "3600000", "0");
+        await pipe.RunAsync(c);
+        string published = await events.ReadReplyAsync();
+        Assert.Contains($"{db}:", published);
+        Assert.EndsWith($":{p}:0\r\n", published);
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", p + ":later", "rt_log", "3600000", "0"));
+        Assert.True(await events.NothingArrivesWithinAsync(TimeSpan.FromMilliseconds(300)), "a later far timer was announced");
+    }
 }
