@@ -36,11 +36,19 @@ foreach (var target in targets)
     using var timer = target.Timer();
     timer.Checked("TIMER.NEW", "bm:warmup", "bench_count", "3600000", "0");
     timer.Checked("TIMER.KILL", "bm:warmup");
-    // Warm-up, not measured: lets the proxy's JIT reach its steady code before the first figure.
+    // Warm-up, not measured: lets the proxy's JIT reach its steady code before the first figure. The .NET
+    // runtime recompiles hot methods in the background (tiered compilation) once they have been called
+    // often enough and calls have settled for a moment; with a single short round that was still going on
+    // in the measured run (about half of the proxy's CPU in its compiler thread, measured with perf), so
+    // several rounds with pauses.
     var warm = settings.NewCount / 10;
-    Log.Info($"{target.Name}: warm-up, {warm} TIMER.NEW + TIMER.KILL");
-    Pipelined.Run(target.TimerEndpoint, warm, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.NEW", $"bm:w:{i}", "bench_count", "3600000", "0"], Pipelined.IsOne);
-    Pipelined.Run(target.TimerEndpoint, warm, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:w:{i}"], Pipelined.IsOne);
+    Log.Info($"{target.Name}: warm-up, 3 x {warm} TIMER.NEW + TIMER.KILL");
+    for (int round = 0; round < 3; round++)
+    {
+        Pipelined.Run(target.TimerEndpoint, warm, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.NEW", $"bm:w:{i}", "bench_count", "3600000", "0"], Pipelined.IsOne);
+        Pipelined.Run(target.TimerEndpoint, warm, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:w:{i}"], Pipelined.IsOne);
+        Thread.Sleep(300);
+    }
 }
 
 void RunScenario(string name, Action<Target, Settings, Results> scenario)
