@@ -1,3 +1,4 @@
+using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Tests.Infrastructure;
 
 namespace RedisTimer.Proxy.Tests.Timers;
@@ -73,5 +74,31 @@ public class TimerLibraryTests
         }, TimeSpan.FromSeconds(15), "TIMER.NEW accepted after the restart");
         await TimerFixture.WaitUntilAsync(async () => await direct.CallAsync("GET", "lib:count2") == "$1\r\n1\r\n",
             TimeSpan.FromSeconds(15), "timer fired");
+    }
+
+    [Fact]
+    public async Task An_older_library_loaded_over_this_one_is_replaced_and_merged_timer_news_work_again()
+    {
+        using var redis = new RedisServer();
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using var direct = await RawClient.ConnectAsync(redis.Port);
+        await TimerFixture.LoadTestLibraryAsync(direct);
+        using var client = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal(":1\r\n", await client.CallAsync("TIMER.NEW", "lib:old:0", "rt_log", "600000", "0"));
+
+        // What an older proxy (without timer_batch) loads when it starts using timers during a rolling upgrade.
+        string older = TimerLibrary.Source.Replace("redis.register_function{function_name='timer_batch', callback=timer_batch}", "");
+        Assert.NotEqual(TimerLibrary.Source, older);
+        Assert.Equal("$10\r\nredistimer\r\n", await direct.CallAsync("FUNCTION", "LOAD", "REPLACE", older));
+
+        await TimerFixture.WaitUntilAsync(async () => (await direct.CallAsync("FUNCTION", "LIST", "LIBRARYNAME", "redistimer")).Contains("timer_batch"),
+            TimeSpan.FromSeconds(10), "this proxy's library loaded again");
+        var pipeline = Enumerable.Range(1, 20).SelectMany(i => RawClient.Command("TIMER.NEW", $"lib:old:{i}", "rt_log", "600000", "0")).ToArray();
+        for (int round = 0; round < 2; round++)
+        {
+            // The first round starts merging on this connection, the second is merged.
+            await client.SendAsync(pipeline);
+            for (int i = 0; i < 20; i++) Assert.Equal(round == 0 ? ":1\r\n" : ":0\r\n", await client.ReadReplyAsync());
+        }
     }
 }
