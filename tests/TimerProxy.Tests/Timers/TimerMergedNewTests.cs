@@ -371,4 +371,34 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", p + ":later", "rt_log", "3600000", "0"));
         Assert.True(await events.NothingArrivesWithinAsync(TimeSpan.FromMilliseconds(300)), "a later far timer was announced");
     }
+
+    [Fact]
+    public async Task A_refused_first_merge_leaves_timers_alone_until_merging_is_tried_again()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("retry");
+        using var d = await DirectAsync(fx);
+        const string oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+        Assert.Equal("+OK\r\n", await d.CallAsync("CONFIG", "SET", "maxmemory", "1"));
+        try
+        {
+            var refused = new Pipeline();
+            for (int i = 0; i < 5; i++) refused.Add(oom, "TIMER.NEW", $"{p}:r{i}", "rt_log", "600000", "0");
+            await refused.RunAsync(c);
+        }
+        finally
+        {
+            Assert.Equal("+OK\r\n", await d.CallAsync("CONFIG", "SET", "maxmemory", "0"));
+        }
+        // Merging is tried again after 1000 requests; until its first reply, every timer goes alone.
+        var alone = new Pipeline();
+        for (int i = 0; i < 1200; i++) alone.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+        await alone.RunAsync(c);
+        var merged = new Pipeline();
+        for (int i = 0; i < 200; i++) merged.Add(":0\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+        long before = await FcallCallsAsync();
+        await merged.RunAsync(c);
+        long calls = await FcallCallsAsync() - before;
+        Assert.True(calls <= 20, $"{calls} FCALLs for 200 TIMER.NEWs after merging was tried again");
+    }
 }
