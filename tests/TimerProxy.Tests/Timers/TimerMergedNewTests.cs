@@ -290,27 +290,37 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         string p = Key("oom");
         await StartMergingAsync(c, p);
         using var d = await DirectAsync(fx);
-        Assert.Equal("+OK\r\n", await d.CallAsync("CONFIG", "SET", "maxmemory", "1"));
-        try
+        await WhileOutOfMemoryAsync(d, async () =>
         {
-            const string oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
             var pipe = new Pipeline();
-            for (int i = 0; i < 20; i++) pipe.Add(oom, "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+            for (int i = 0; i < 20; i++) pipe.Add(Oom, "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
             pipe.Add("+PONG\r\n", "PING");
-            for (int i = 20; i < 40; i++) pipe.Add(oom, "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+            for (int i = 20; i < 40; i++) pipe.Add(Oom, "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
             long before = await FcallCallsRejectedAsync(d);
             await pipe.RunAsync(c);
             Assert.True(await FcallCallsRejectedAsync(d) - before <= 4, "the refused TIMER.NEWs were not merged");
-        }
-        finally
-        {
-            Assert.Equal("+OK\r\n", await d.CallAsync("CONFIG", "SET", "maxmemory", "0"));
-        }
+        });
         Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", $"{p}:0"));
         await new Pipeline()
             .Add(":1\r\n", "TIMER.NEW", $"{p}:0", "rt_log", "600000", "0")
             .Add(":1\r\n", "TIMER.NEW", $"{p}:1", "rt_log", "600000", "0")
             .RunAsync(c);
+    }
+
+    private const string Oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+
+    // Redis refuses writes (and functions that may write) while maxmemory is below what it uses.
+    private static async Task WhileOutOfMemoryAsync(RawClient direct, Func<Task> action)
+    {
+        Assert.Equal("+OK\r\n", await direct.CallAsync("CONFIG", "SET", "maxmemory", "1"));
+        try
+        {
+            await action();
+        }
+        finally
+        {
+            Assert.Equal("+OK\r\n", await direct.CallAsync("CONFIG", "SET", "maxmemory", "0"));
+        }
     }
 
     private static async Task<long> FcallCallsRejectedAsync(RawClient direct)
@@ -378,18 +388,12 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         using var c = await ConnectAsync(fx, 2);
         string p = Key("retry");
         using var d = await DirectAsync(fx);
-        const string oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
-        Assert.Equal("+OK\r\n", await d.CallAsync("CONFIG", "SET", "maxmemory", "1"));
-        try
+        await WhileOutOfMemoryAsync(d, async () =>
         {
             var refused = new Pipeline();
-            for (int i = 0; i < 5; i++) refused.Add(oom, "TIMER.NEW", $"{p}:r{i}", "rt_log", "600000", "0");
+            for (int i = 0; i < 5; i++) refused.Add(Oom, "TIMER.NEW", $"{p}:r{i}", "rt_log", "600000", "0");
             await refused.RunAsync(c);
-        }
-        finally
-        {
-            Assert.Equal("+OK\r\n", await d.CallAsync("CONFIG", "SET", "maxmemory", "0"));
-        }
+        });
         // Merging is tried again after 1000 requests; until its first reply, every timer goes alone.
         var alone = new Pipeline();
         for (int i = 0; i < 1200; i++) alone.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
