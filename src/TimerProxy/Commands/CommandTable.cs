@@ -15,7 +15,7 @@ public enum CommandRoute : byte
     ForwardExec,
     /// <summary>Forwarded; a DISCARD of the right arity ends a transaction.</summary>
     ForwardDiscard,
-    /// <summary>Forwarded; from here on replies do not answer requests one to one (pub/sub, MONITOR, replication).</summary>
+    /// <summary>Forwarded; from here on replies may not answer requests one to one (pub/sub, MONITOR, replication).</summary>
     ForwardRepliesUncounted,
     /// <summary>Forwarded; the session notes the database the client selects (timer events name it).</summary>
     ForwardSelect,
@@ -74,6 +74,7 @@ public static class CommandTable
                 break;
             case 8:
                 if (Ascii.EqualsIgnoreCase(name, "RENAMENX"u8)) return CommandRoute.RenameNx;
+                if (Ascii.EqualsIgnoreCase(name, "REPLCONF"u8)) return CommandRoute.ForwardRepliesUncounted; // ACK, GETACK: no reply
                 break;
             case 9:
                 if (Ascii.EqualsIgnoreCase(name, "TIMER.NEW"u8)) return CommandRoute.TimerNew;

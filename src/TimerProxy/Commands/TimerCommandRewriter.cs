@@ -105,22 +105,23 @@ public static class TimerCommandRewriter
     }
 
     /// <summary>
-    /// Consecutive pipelined TIMER.NEW frames as one call: FCALL timer_batch 1 index db token, then per timer
+    /// Consecutive pipelined TIMER.NEW frames as one call: FCALL timer_batch 1 index "db:token", then per timer
     /// the count of its arguments after the id, the id and those arguments, copied as the client sent them.
-    /// Each member's <c>Arguments</c> counts its whole frame, command name included.
+    /// Each member's <c>Arguments</c> counts its whole frame, command name included; the call has 5 elements
+    /// plus the members' <c>Arguments</c>.
     /// </summary>
     public static void WriteBatch(ReadOnlySpan<TimerNewFrame> members, int db, long token, IBufferWriter<byte> output)
     {
-        long total = 6;
+        long total = 5;
         foreach (var m in members) total += m.Arguments;
         RespWriter.WriteArrayHeader(output, (int)total);
         output.Write("$5\r\nFCALL\r\n$11\r\ntimer_batch\r\n$1\r\n1\r\n"u8);
         RespWriter.WriteBulkString(output, Index);
-        Span<byte> digits = stackalloc byte[20];
+        Span<byte> digits = stackalloc byte[32];
         Utf8Formatter.TryFormat(db, digits, out int written);
-        RespWriter.WriteBulkString(output, digits[..written]);
-        Utf8Formatter.TryFormat(token, digits, out written);
-        RespWriter.WriteBulkString(output, digits[..written]);
+        digits[written++] = (byte)':';
+        Utf8Formatter.TryFormat(token, digits[written..], out int tokenLength);
+        RespWriter.WriteBulkString(output, digits[..(written + tokenLength)]);
         foreach (var m in members)
         {
             Utf8Formatter.TryFormat(m.Arguments - 2, digits, out written);

@@ -43,10 +43,13 @@ public sealed class ClientSession
     private bool _inMulti;               // a transaction is open: each TIMER.NEW must be queued alone
     private bool _repliesCounted = true; // every request gets exactly one reply (no pub/sub, MONITOR, CLIENT REPLY)
     private long _lastCountingStart = -CountingRetry;
+    private int _countingStartsLeft = MaxCountingStarts;
     private const int MaxMergedTimers = 64;
     private const long MaxMergedFrame = 4096;
-    // A counting start answered with an error (OOM, NOPERM...) is tried again this many requests later.
+    // A counting start answered with an error (OOM, NOPERM, NOAUTH...) is tried again this many requests
+    // later, a few times at most (each stays in ReplyStream's queue until counting starts).
     private const long CountingRetry = 1000;
+    private const int MaxCountingStarts = 8;
     private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
     private volatile bool _draining;     // a cancelled upstream read means: shut down
     private volatile string? _closingError; // sent to the client after the last reply, before closing
@@ -311,20 +314,23 @@ public sealed class ClientSession
             _framesSent++;
             alone = count;
         }
-        else if (count > 1 && _framesSent - _lastCountingStart >= CountingRetry)
+        else if (count > 1 && _framesSent - _lastCountingStart >= CountingRetry && _countingStartsLeft > 0)
         {
+            _countingStartsLeft--;
             TimerCommandRewriter.WriteBatch(merging[..1], _db, _framesSent, output);
             _replies.ExpectBatch(_framesSent, 1);
             _lastCountingStart = _framesSent;
             _framesSent++;
             alone = 1;
         }
-        for (int i = alone; i < count; i++)
-        {
-            TimerCommandRewriter.WriteNewSpliced(merging[i].Frame, merging[i].Arguments, _db, output);
-            _framesSent++;
-        }
+        for (int i = alone; i < count; i++) WriteAlone(merging[i], output);
         _merging.Clear();
+    }
+
+    private void WriteAlone(in TimerNewFrame timer, PipeWriter output)
+    {
+        TimerCommandRewriter.WriteNewSpliced(timer.Frame, timer.Arguments, _db, output);
+        _framesSent++;
     }
 
     // Transactions and the commands after which replies stop answering requests one to one.
@@ -336,8 +342,14 @@ public sealed class ClientSession
                 _inMulti = true;
                 break;
             case CommandRoute.ForwardExec:
-            case CommandRoute.ForwardReset:
                 _inMulti = false;
+                break;
+            case CommandRoute.ForwardReset:
+                // RESET signs the connection back in as the default user, which may need a password, and Redis
+                // closes a connection that is not signed in when it sends a request of more than 10 elements:
+                // a merged call (or the first one) could be that. (The proxy signs its connections in.)
+                _inMulti = false;
+                StopCountingReplies();
                 break;
             case CommandRoute.ForwardDiscard when _scanner.ArgumentCount == 1:
                 _inMulti = false;

@@ -43,7 +43,7 @@ public sealed class ReplyStream(ILogger logger)
     public bool Counting => _counting && !_countingEnds;
 
     /// <summary>True while some reply may need rewriting: the reply pump then passes bytes through <see cref="Write"/>.</summary>
-    public bool Active => _counting || Volatile.Read(ref _pendingInfo) > 0;
+    public bool Active => _counting || Volatile.Read(ref _pendingInfo) > 0 || !_calls.IsEmpty;
 
     /// <summary>A rewritten TIMER.INFO was sent.</summary>
     public void ExpectInfo() => Interlocked.Increment(ref _pendingInfo);
@@ -114,13 +114,13 @@ public sealed class ReplyStream(ILogger logger)
             if (status == RespFrameStatus.NeedMoreData) break;
             if (status == RespFrameStatus.Invalid)
             {
-                // Not RESP from Redis: nothing can be counted any more. Pass everything on as it is.
-                logger.LogError("Upstream reply could not be framed; merged TIMER.NEW replies can no longer be split");
+                // A reply beyond the scanner's limits (nested deeper than 128, a bulk over 512 MB): no more
+                // merging. The calls in flight are found by their marks, and the first one found lets counting
+                // go on from its end (only a refusal of a whole call in between would go out once).
+                logger.LogWarning("An upstream reply is beyond what the proxy frames; TIMER.NEWs are no longer merged on this connection");
                 _countingEnds = true;
-                _calls.Clear();
                 StopCounting();
-                WriteRun(buffer.Slice(written), output, final: true, out consumed, out _, stopAtBatch: false);
-                return Outcome.Done;
+                return Write(buffer.Slice(written), output, final, out consumed);
             }
             if (frame.IsPush) continue;
             long index = _repliesSeen++;
@@ -178,7 +178,7 @@ public sealed class ReplyStream(ILogger logger)
         batchToken = -1;
         while (true)
         {
-            if (Volatile.Read(ref _pendingInfo) <= 0)
+            if (Volatile.Read(ref _pendingInfo) <= 0 && (_counting || _calls.IsEmpty))
             {
                 Copy(run, output);
                 consumed = run.End;

@@ -137,12 +137,19 @@ end
 -- (a client creating many timers usually repeats function and interval).
 local function new_call()
   local now, t = clock()
-  return { now = now, version = new_version(nil, t), acl = {}, due = {}, def = {}, indexed = false }
+  -- index: the ZADD arguments (due, id, ...) of the call's timers, written in one command at the end.
+  return { now = now, version = new_version(nil, t), acl = {}, due = {}, def = {}, index = {}, was_empty = nil }
+end
+
+-- The call's timers enter the index; a call that created nothing writes nothing.
+local function index_created(call, index)
+  if #call.index > 0 then redis.call('ZADD', index, unpack(call.index)) end
 end
 
 -- One TIMER.NEW, shared by timer_new and timer_batch so both give the same replies. Its arguments are
 -- args[from..last]: f iv [LOOP] numkeys keys.. args.. (the client's, after the id). Returns the reply
--- (0, 1 or an error) and, when the change is to be published, its due time.
+-- (0, 1 or an error) and, when the change is to be published, its due time. The caller then indexes the
+-- call's timers (index_created).
 local function create(call, id, index, args, from, last)
   if last - from + 1 < 3 then return arity('timer.new') end
   if id == index then return redis.error_reply('ERR ' .. index .. ' is the timer index of this database; use another id') end
@@ -191,11 +198,16 @@ local function create(call, id, index, args, from, last)
   local existing, previous = kind(id)
   if existing ~= 'none' then redis.call('DEL', id) end
   redis.call('HSET', id, TAG, SCHEMA, 'due', due.text, 'ver', new_version(previous, nil, call.version), 'def', def)
-  redis.call('ZADD', index, due.text, id)
+  call.index[#call.index + 1] = due.text
+  call.index[#call.index + 1] = id
   local publish_due = nil
-  -- The first timer of the database is published (ZCARD 1); later ones of the same call cannot be the first.
-  if due.iv <= EVENT_HORIZON_MS or (not call.indexed and redis.call('ZCARD', index) == 1) then publish_due = due.text end
-  call.indexed = true
+  -- The first timer of the database is published (the index was empty); later ones of the call are not the first.
+  if due.iv <= EVENT_HORIZON_MS then
+    publish_due = due.text
+  elseif call.was_empty == nil then
+    call.was_empty = redis.call('EXISTS', index) == 0
+    if call.was_empty then publish_due = due.text end
+  end
   if existing == 'timer' then return 0, publish_due end
   return 1, publish_due
 end
@@ -203,32 +215,39 @@ end
 -- KEYS: id, index. ARGV: db, then the client's arguments after the id: f iv [LOOP] numkeys keys.. args..
 local function timer_new(keys, args)
   if #keys < 2 then return arity('timer.new') end
-  local reply, due = create(new_call(), keys[1], keys[2], args, 2, #args)
+  local call = new_call()
+  local reply, due = create(call, keys[1], keys[2], args, 2, #args)
+  index_created(call, keys[2])
   if due then publish_last(args[1], { due, keys[1] }) end
   return reply
 end
 
 -- Consecutive TIMER.NEWs a client pipelined, in one call (the proxy merges them; Redis does a fraction of
--- the work per timer). KEYS: index. ARGV: db, token, then per timer: the count n of its arguments after
--- the id, the id, those n arguments. Each timer gets the reply timer_new would give it, in order; the
--- ids are not declared keys, so the creating user's key permissions are checked per timer, as FCALL
--- timer_new would check them. Returns {magic: "b<token>:" .. the replies in RESP}, which the proxy writes
--- out as separate replies.
+-- the work per timer). KEYS: index. ARGV: "<db>:<token>", then per timer: the count n of its arguments
+-- after the id, the id, those n arguments. Each timer gets the reply timer_new would give it, in order;
+-- the ids are not declared keys, so the creating user's key permissions are checked per timer, as FCALL
+-- timer_new would check them. Returns {magic: "b<token>:" .. the replies in RESP}, which the proxy
+-- writes out as separate replies.
 local function timer_batch(keys, args)
-  local index, db = keys[1], args[1]
+  local index = keys[1]
+  local db, token = string.match(args[1] or '', '^(%d+):(%d+)$')
   local call, replies, events = new_call(), {}, {}
   -- Only the proxy writes these calls; one written by hand is checked whole before anything changes.
-  local at = 3
+  if not db then return redis.error_reply('ERR malformed timer_batch call') end
+  local at, ids = 2, { index }
   while at <= #args do
     local n = tonumber(args[at])
     if n == nil or at + 1 + n > #args then return redis.error_reply('ERR malformed timer_batch call') end
+    ids[#ids + 1] = args[at + 1]
     at = at + 2 + n
   end
-  at = 3
+  -- Usually the user may write every id: one check for all, else one per timer.
+  local every_key = redis.acl_check_cmd('FCALL', 'timer_new', tostring(#ids), unpack(ids))
+  at = 2
   while at <= #args do
     local n, id = tonumber(args[at]), args[at + 1]
     local reply, due
-    if not redis.acl_check_cmd('FCALL', 'timer_new', '2', id, index) then
+    if not every_key and not redis.acl_check_cmd('FCALL', 'timer_new', '2', id, index) then
       reply = redis.error_reply('NOPERM this user has no permissions to access one of the keys used as arguments')
     else
       reply, due = create(call, id, index, args, at + 2, at + 1 + n)
@@ -244,8 +263,9 @@ local function timer_batch(keys, args)
     end
     at = at + 2 + n
   end
+  index_created(call, index)
   publish_last(db, events)
-  return { map = { [INFO_MAGIC] = 'b' .. args[2] .. ':' .. table.concat(replies) } }
+  return { map = { [INFO_MAGIC] = 'b' .. token .. ':' .. table.concat(replies) } }
 end
 
 -- KEYS: id, index. ARGV: db.

@@ -37,6 +37,7 @@ public class CommandTableTests
     [InlineData("MONITOR", CommandRoute.ForwardRepliesUncounted)]
     [InlineData("SYNC", CommandRoute.ForwardRepliesUncounted)]
     [InlineData("psync", CommandRoute.ForwardRepliesUncounted)]
+    [InlineData("REPLCONF", CommandRoute.ForwardRepliesUncounted)]
     public void Commands_that_change_how_replies_follow_requests_are_noted(string name, CommandRoute route) =>
         Assert.Equal(route, CommandTable.Route(Encoding.ASCII.GetBytes(name)));
 }

@@ -123,4 +123,16 @@ public class ReplyStreamTests
         Assert.True(expected == got, "replies differ");
         Assert.True(mostHeld <= 128 * 1024, $"{mostHeld} bytes held");
     }
+
+    [Fact]
+    public async Task After_a_reply_too_deep_to_frame_merged_replies_are_found_by_their_marks()
+    {
+        // A script may return arrays nested deeper than the 128 levels the reply scanner follows.
+        string deep = string.Concat(Enumerable.Repeat("*1\r\n", 200)) + ":1\r\n";
+        string upstream = Batch(0, ":1\r\n") + deep + Batch(2, ":1\r\n:0\r\n") + "+OK\r\n" + Batch(4, ":1\r\n:1\r\n:1\r\n");
+        string expected = ":1\r\n" + deep + ":1\r\n:0\r\n+OK\r\n:1\r\n:1\r\n:1\r\n";
+        byte[] bytes = Encoding.Latin1.GetBytes(upstream);
+        for (int at = 0; at <= bytes.Length; at += 7)
+            Assert.Equal(expected, await RunAsync([bytes[..at], bytes[at..]], [(0, 1), (2, 2), (4, 3)]));
+    }
 }

@@ -405,4 +405,39 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         long calls = await FcallCallsAsync() - before;
         Assert.True(calls <= 20, $"{calls} FCALLs for 200 TIMER.NEWs after merging was tried again");
     }
+
+    [Fact]
+    public async Task Before_authenticating_each_timer_gets_noauth_and_the_connection_stays_open()
+    {
+        // The proxy signs its connections in; RESET signs one back in as the default user, which needs the
+        // password here. Redis closes an unauthenticated connection that sends more than 10 elements at once,
+        // so nothing merged may go out until the client authenticated again.
+        using var redis = new RedisServer("--requirepass", "merge-pw");
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint,
+            new Dictionary<string, string?> { ["Proxy:UpstreamPassword"] = "merge-pw" });
+        using var c = await RawClient.ConnectAsync(proxy.Port);
+        string p = Key("auth");
+        await StartMergingAsync(c, p);
+        Assert.Equal("+RESET\r\n", await c.CallAsync("RESET"));
+        const string noAuth = "-NOAUTH Authentication required.\r\n";
+        var refused = new Pipeline();
+        for (int i = 0; i < 30; i++) refused.Add(noAuth, "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+        await c.SendAsync(refused.Bytes);
+        foreach (string reply in refused.Expected) Assert.Equal(reply, await c.ReadReplyAsync());
+        Assert.Equal("+OK\r\n", await c.CallAsync("AUTH", "merge-pw"));
+        var accepted = new Pipeline();
+        for (int i = 0; i < 30; i++) accepted.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+        await accepted.RunAsync(c);
+    }
+
+    [Fact]
+    public async Task Replconf_getack_which_redis_does_not_answer_ends_merging_without_losing_a_reply()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("replconf");
+        await StartMergingAsync(c, p);
+        var pipe = new Pipeline().AddUnanswered("REPLCONF", "GETACK", "*");
+        for (int i = 0; i < 10; i++) pipe.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+        await pipe.RunAsync(c);
+    }
 }
