@@ -92,7 +92,6 @@ public static class InfoReplyRewriter
             }
             Copy(rest.Slice(0, at - HeadLength), output);
             rest = afterNeedle.Slice(bulkLength);
-            rewritten++;
             if (TryReadBatchPayload(payload, out batchToken, out var replies))
             {
                 Copy(replies, output);
@@ -100,6 +99,7 @@ public static class InfoReplyRewriter
                 return Outcome.Batch;
             }
             WriteModuleReply(payload.ToArray(), resp3, output);
+            rewritten++;
         }
     }
 

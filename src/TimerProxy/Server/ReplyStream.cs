@@ -23,16 +23,15 @@ namespace RedisTimer.Proxy.Server;
 /// </remarks>
 public sealed class ReplyStream(ILogger logger)
 {
-    /// <summary>A merged call in flight: its request number, how many TIMER.NEWs it holds, and whether it
-    /// was sent as a counting start (its marked reply may be met by the info rewriter).</summary>
-    private readonly record struct PendingCall(long Index, int Timers, bool CountsAsInfo);
+    /// <summary>A merged call in flight: its request number and how many TIMER.NEWs it holds.</summary>
+    private readonly record struct PendingCall(long Index, int Timers);
 
     // A partial reply that may be a merged call's is held until it is whole; no merged call's reply is this
     // long, so a longer one is another reply (a RESP3 push) and streams through.
     private const long MaxHeldReply = 64 * 1024;
 
     private readonly ConcurrentQueue<PendingCall> _calls = new();
-    private int _pendingInfo;            // rewritten TIMER.INFO calls (and counting starts) whose reply has not been seen
+    private int _pendingInfo;            // rewritten TIMER.INFO calls whose reply has not been seen
     private volatile bool _counting;     // replies are counted: merged calls may be sent
     private volatile bool _countingEnds; // the client left plain request/reply: stop once the merged calls are answered
     private RespFrameScanner _scanner;   // top-level reply frames, resumable across reads
@@ -52,12 +51,7 @@ public sealed class ReplyStream(ILogger logger)
     /// A timer_batch call was sent as request number <paramref name="index"/>. A one-timer call may be sent at
     /// any time (it starts counting); one with more timers only while <see cref="Counting"/>.
     /// </summary>
-    public void ExpectBatch(long index, int timers)
-    {
-        bool countsAsInfo = !_counting;
-        if (countsAsInfo) Interlocked.Increment(ref _pendingInfo);
-        _calls.Enqueue(new PendingCall(index, timers, countsAsInfo));
-    }
+    public void ExpectBatch(long index, int timers) => _calls.Enqueue(new PendingCall(index, timers));
 
     /// <summary>The client subscribed, monitors or changed CLIENT REPLY: replies no longer match requests one to one.</summary>
     public void EndCounting() => _countingEnds = true;
@@ -85,11 +79,7 @@ public sealed class ReplyStream(ILogger logger)
     {
         // Counting starts after this reply; counting starts sent before it were answered with errors, which
         // went out as they were (one timer, one reply).
-        while (_calls.TryPeek(out var call) && call.Index <= token)
-        {
-            _calls.TryDequeue(out _);
-            if (call.Index < token && call.CountsAsInfo) DecrementInfo(1);
-        }
+        while (_calls.TryPeek(out var call) && call.Index <= token) _calls.TryDequeue(out _);
         _repliesSeen = token + 1;
         _scanner.Reset();
         _scannedAhead = 0;
@@ -156,7 +146,6 @@ public sealed class ReplyStream(ILogger logger)
 
     private void WriteBatchReply(in ReadOnlySequence<byte> frame, PendingCall call, PipeWriter output)
     {
-        if (call.CountsAsInfo) DecrementInfo(1);
         if (InfoReplyRewriter.TryReadBatchReply(frame, out long token, out var replies))
         {
             if (token != call.Index)
@@ -170,8 +159,9 @@ public sealed class ReplyStream(ILogger logger)
         for (int i = 0; i < call.Timers; i++) Copy(frame, output);
     }
 
-    // Bytes other than counted merged calls' replies: TIMER.INFO replies (and replies that start counting)
-    // are rewritten while some are expected. With stopAtBatch, stops after a reply that starts counting.
+    // Bytes other than counted merged calls' replies: TIMER.INFO replies are rewritten while some are expected,
+    // and while not counting, the marked replies of merged calls in flight (the one that starts counting).
+    // With stopAtBatch, stops after such a reply.
     private InfoReplyRewriter.Outcome WriteRun(ReadOnlySequence<byte> run, PipeWriter output, bool final, out SequencePosition consumed,
         out long batchToken, bool stopAtBatch)
     {
