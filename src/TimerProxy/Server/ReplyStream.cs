@@ -121,6 +121,12 @@ public sealed class ReplyStream(ILogger logger)
                 logger.LogError("The reply of merged TIMER.NEW call {Index} was not found (at reply {Reply})", call.Index, index);
                 continue;
             }
+            if (reader.Consumed < frame.Length)
+            {
+                // Began before this read and was passed on as it came (longer than what is held): cannot be split.
+                logger.LogError("The reply of merged TIMER.NEW call {Index} was too long to split", call.Index);
+                continue;
+            }
             var frameStart = buffer.GetPosition(reader.Consumed - frame.Length);
             WriteRun(buffer.Slice(written, frameStart), output, final: true, out _, out _, stopAtBatch: false);
             WriteBatchReply(buffer.Slice(frameStart, reader.Position), call, output);
