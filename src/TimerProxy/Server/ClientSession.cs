@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -35,21 +34,7 @@ public sealed class ClientSession
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
     private int _db;                     // the client's selected database, as far as its SELECTs tell
     private readonly ReplyStream _replies;
-
-    // Merging pipelined TIMER.NEWs (see ReplyStream): requests are numbered as they go upstream, consecutive
-    // TIMER.NEW frames of one read are gathered and sent as one call.
-    private readonly List<TimerNewFrame> _merging = new(MaxMergedTimers);
-    private long _framesSent;            // requests sent upstream that Redis answers
-    private bool _inMulti;               // a transaction is open: each TIMER.NEW must be queued alone
-    private bool _repliesCounted = true; // every request gets exactly one reply (no pub/sub, MONITOR, CLIENT REPLY)
-    private long _lastCountingStart = -CountingRetry;
-    private int _countingStartsLeft = MaxCountingStarts;
-    private const int MaxMergedTimers = 64;
-    private const long MaxMergedFrame = 4096;
-    // A counting start answered with an error (OOM, NOPERM, NOAUTH...) is tried again this many requests
-    // later, a few times at most (each stays in ReplyStream's queue until counting starts).
-    private const long CountingRetry = 1000;
-    private const int MaxCountingStarts = 8;
+    private readonly TimerNewMerger _merger; // numbers requests, merges pipelined TIMER.NEWs
     private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
     private volatile bool _draining;     // a cancelled upstream read means: shut down
     private volatile string? _closingError; // sent to the client after the last reply, before closing
@@ -60,6 +45,7 @@ public sealed class ClientSession
         _timers = timers;
         _db = initialDb;
         _replies = new ReplyStream(logger);
+        _merger = new TimerNewMerger(_replies);
         _client = client;
         _upstream = upstream;
         _scanner = new RequestScanner(limits);
@@ -178,7 +164,7 @@ public sealed class ClientSession
                 case RequestEvent.Name:
                     _route = CommandTable.Route(_scanner.Name);
                     if (_route != CommandRoute.TimerNew) SendMerged(output);
-                    NoteReplyMode(_route);
+                    _merger.Note(_route, _scanner.ArgumentCount);
                     if (_route == CommandRoute.ForwardThenClose) _upstreamCloseExpected = true;
                     _wholeFrame = CommandTable.NeedsWholeFrame(_route) && !_oversizedFrame
                         && (CommandTable.IsTimerCommand(_route) || _route is CommandRoute.ForwardSelect or CommandRoute.ForwardReset
@@ -199,13 +185,13 @@ public sealed class ClientSession
                     if (!_wholeFrame)
                     {
                         SendMerged(output); // numbered before this frame
-                        _framesSent++;
+                        _merger.Sent();
                         break;
                     }
                     _wholeFrame = false;
                     var frame = buffer.Slice(frameStart, reader.Position);
                     var handled = HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart));
-                    if (handled != Handled.Merging) _framesSent++;
+                    if (handled != Handled.Merging) _merger.Sent();
                     if (handled != Handled.Forward) forwardFrom = reader.Position;
                     break;
 
@@ -263,12 +249,7 @@ public sealed class ClientSession
             // What came before goes first (and the TIMER.NEWs gathered before that).
             if (!before.IsEmpty) SendMerged(output);
             Copy(before, output);
-            if (_repliesCounted && !_inMulti && frame.Length <= MaxMergedFrame)
-            {
-                _merging.Add(new TimerNewFrame(frame, _scanner.ArgumentCount));
-                if (_merging.Count == MaxMergedTimers) SendMerged(output);
-                return Handled.Merging;
-            }
+            if (_merger.TryGather(frame, _scanner.ArgumentCount, _db, output)) return Handled.Merging;
             SendMerged(output);
             // The hot timer command: spliced around the client's own bytes, no per-argument copies.
             TimerCommandRewriter.WriteNewSpliced(frame, _scanner.ArgumentCount, _db, output);
@@ -285,7 +266,7 @@ public sealed class ClientSession
                 _db = 0;
                 return Handled.Forward;
             case CommandRoute.ForwardClient:
-                if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) StopCountingReplies();
+                if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) _merger.StopMerging();
                 return Handled.Forward;
         }
         var rewritten = new ArrayBufferWriter<byte>(256);
@@ -297,74 +278,7 @@ public sealed class ClientSession
         return Handled.Rewritten;
     }
 
-    /// <summary>
-    /// Sends the TIMER.NEWs gathered so far: several as one timer_batch call once replies are counted; before
-    /// that, the first as a one-timer call that starts counting, the others alone (as a single one always goes).
-    /// </summary>
-    private void SendMerged(PipeWriter output)
-    {
-        int count = _merging.Count;
-        if (count == 0) return;
-        var merging = CollectionsMarshal.AsSpan(_merging);
-        int alone = 0;
-        if (count > 1 && _replies.Counting)
-        {
-            TimerCommandRewriter.WriteBatch(merging, _db, _framesSent, output);
-            _replies.ExpectBatch(_framesSent, count);
-            _framesSent++;
-            alone = count;
-        }
-        else if (count > 1 && _framesSent - _lastCountingStart >= CountingRetry && _countingStartsLeft > 0)
-        {
-            _countingStartsLeft--;
-            TimerCommandRewriter.WriteBatch(merging[..1], _db, _framesSent, output);
-            _replies.ExpectBatch(_framesSent, 1);
-            _lastCountingStart = _framesSent;
-            _framesSent++;
-            alone = 1;
-        }
-        for (int i = alone; i < count; i++) WriteAlone(merging[i], output);
-        _merging.Clear();
-    }
-
-    private void WriteAlone(in TimerNewFrame timer, PipeWriter output)
-    {
-        TimerCommandRewriter.WriteNewSpliced(timer.Frame, timer.Arguments, _db, output);
-        _framesSent++;
-    }
-
-    // Transactions and the commands after which replies stop answering requests one to one.
-    private void NoteReplyMode(CommandRoute route)
-    {
-        switch (route)
-        {
-            case CommandRoute.ForwardMulti:
-                _inMulti = true;
-                break;
-            case CommandRoute.ForwardExec:
-                _inMulti = false;
-                break;
-            case CommandRoute.ForwardReset:
-                // RESET signs the connection back in as the default user, which may need a password, and Redis
-                // closes a connection that is not signed in when it sends a request of more than 10 elements:
-                // a merged call (or the first one) could be that. (The proxy signs its connections in.)
-                _inMulti = false;
-                StopCountingReplies();
-                break;
-            case CommandRoute.ForwardDiscard when _scanner.ArgumentCount == 1:
-                _inMulti = false;
-                break;
-            case CommandRoute.ForwardRepliesUncounted:
-                StopCountingReplies();
-                break;
-        }
-    }
-
-    private void StopCountingReplies()
-    {
-        _repliesCounted = false;
-        _replies.EndCounting();
-    }
+    private void SendMerged(PipeWriter output) => _merger.Send(_db, output);
 
     private static void Copy(in ReadOnlySequence<byte> bytes, PipeWriter output)
     {
