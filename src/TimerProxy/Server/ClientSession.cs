@@ -36,7 +36,7 @@ public sealed class ClientSession
     private readonly ReplyStream _replies;
     private readonly TimerNewMerger _merger; // numbers requests, merges pipelined TIMER.NEWs
     private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
-    private volatile bool _draining;     // a cancelled upstream read means: shut down
+    private volatile bool _draining;     // the drain time is over: a cancelled upstream read means shut down
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
@@ -74,13 +74,14 @@ public sealed class ClientSession
     private async Task DrainAsync(Task requests, Task replies)
     {
         _stopReadingClient = true;
-        _draining = true;
         try { _client.Input.CancelPendingRead(); } catch (InvalidOperationException) { }
         _upstream.Output.CancelPendingFlush();
         await requests; // after this nothing else writes to the upstream
         _upstreamCloseExpected = true;
         await _upstream.Output.CompleteAsync();
         await Task.WhenAny(replies, Task.Delay(_drain));
+        // Set only now: the held-reply release timer also cancels reads, and must not end the drain early.
+        _draining = true;
         _upstream.Input.CancelPendingRead();
     }
 
@@ -309,6 +310,7 @@ public sealed class ClientSession
         var output = _client.Output;
         bool upstreamLost = false;
         using var releaseHeldTail = new Timer(_ => { _releaseHeld = true; _upstream.Input.CancelPendingRead(); });
+        long held = 0; // bytes of the last read left unconsumed
         try
         {
             while (true)
@@ -320,16 +322,20 @@ public sealed class ClientSession
                 {
                     // Held bytes go out when nothing followed in time (the reply may never come: DISCARD,
                     // CLIENT REPLY OFF, an aborted EXEC) or when Redis closed; complete replies are still rewritten.
-                    // (Any other cancelled read is that release timer's.)
-                    bool final = _releaseHeld || result.IsCanceled || result.IsCompleted;
+                    // (Any other cancelled read is that release timer's.) Bytes that arrived meanwhile (the
+                    // flush to a slow client can outlast the timer) are read as usual, the held ones with them.
+                    bool release = (_releaseHeld || result.IsCanceled) && buffer.Length == held;
+                    bool final = release || result.IsCompleted;
                     _releaseHeld = false;
                     var outcome = _replies.Write(buffer, output, final, out var consumed);
+                    held = buffer.Slice(consumed).Length;
                     input.AdvanceTo(consumed, buffer.End);
                     releaseHeldTail.Change(outcome == ReplyStream.Outcome.Holding ? 20 : Timeout.Infinite, Timeout.Infinite);
                 }
                 else
                 {
                     _releaseHeld = false;
+                    held = 0;
                     Copy(buffer, output);
                     input.AdvanceTo(buffer.End);
                 }

@@ -135,7 +135,8 @@ public sealed class ReplyStream(ILogger logger)
 
         long partial = _scanner.PendingLength;
         Outcome outcome;
-        if (partial > 0 && partial <= MaxHeldReply && _calls.TryPeek(out var next) && next.Index == _repliesSeen)
+        if (partial > 0 && partial <= MaxHeldReply && partial <= buffer.Slice(written).Length
+            && _calls.TryPeek(out var next) && next.Index == _repliesSeen)
         {
             // This may be a merged call's reply: it goes out whole, split.
             consumed = buffer.GetPosition(buffer.Length - partial);

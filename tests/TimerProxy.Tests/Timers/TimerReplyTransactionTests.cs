@@ -173,6 +173,26 @@ public class TimerReplyTransactionTests(TimerFixture fx) : IClassFixture<TimerFi
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.KILL", t));
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task A_reply_that_ends_like_the_start_of_an_info_reply_still_arrives(int protocol)
+    {
+        // After a discarded TIMER.INFO the proxy still looks for its reply; a reply ending in "*2\r\n" (or "%1\r\n")
+        // could be the start of it and is held back, then released when nothing follows.
+        using var c = await ConnectAsync(fx, protocol);
+        string t = Key("held");
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", t, "rt_log", "60000", "0"));
+        Assert.Equal("+OK\r\n", await c.CallAsync("MULTI"));
+        Assert.Equal("+QUEUED\r\n", await c.CallAsync("TIMER.INFO", t));
+        Assert.Equal("+OK\r\n", await c.CallAsync("DISCARD"));
+        Assert.Equal("+OK\r\n", await c.CallAsync("SET", t + ":v", "x*2"));
+        for (int i = 0; i < 3; i++) Assert.Equal("$3\r\nx*2\r\n", await c.CallAsync("GET", t + ":v"));
+        Assert.Equal("+OK\r\n", await c.CallAsync("SET", t + ":v", "x%1"));
+        Assert.Equal("$3\r\nx%1\r\n", await c.CallAsync("GET", t + ":v"));
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.KILL", t));
+    }
+
     // ---- WATCH (section 4) ----
 
     /// <summary>WATCH key, run <paramref name="between"/> on another connection, then MULTI/PING/EXEC.</summary>
