@@ -156,6 +156,15 @@ public class TimerReplyTransactionTests(TimerFixture fx) : IClassFixture<TimerFi
         Assert.Equal(":1\r\n", await c.ReadReplyAsync());
     }
 
+    /// <summary>Creates timer <paramref name="t"/> and queues a TIMER.INFO of it in a transaction that is discarded.</summary>
+    private static async Task DiscardAnInfoAsync(RawClient c, string t)
+    {
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", t, "rt_log", "60000", "0"));
+        Assert.Equal("+OK\r\n", await c.CallAsync("MULTI"));
+        Assert.Equal("+QUEUED\r\n", await c.CallAsync("TIMER.INFO", t));
+        Assert.Equal("+OK\r\n", await c.CallAsync("DISCARD"));
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
@@ -163,10 +172,7 @@ public class TimerReplyTransactionTests(TimerFixture fx) : IClassFixture<TimerFi
     {
         using var c = await ConnectAsync(fx, protocol);
         string t = Key("discard");
-        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", t, "rt_log", "60000", "0"));
-        Assert.Equal("+OK\r\n", await c.CallAsync("MULTI"));
-        Assert.Equal("+QUEUED\r\n", await c.CallAsync("TIMER.INFO", t));
-        Assert.Equal("+OK\r\n", await c.CallAsync("DISCARD"));
+        await DiscardAnInfoAsync(c, t);
         Assert.Equal(":2\r\n", await c.CallAsync("RPUSH", t + ":l", "a", "b"));
         Assert.Equal("*2\r\n$1\r\na\r\n$1\r\nb\r\n", await c.CallAsync("LRANGE", t + ":l", 0, -1));
         Assert.Equal(Info(protocol, "rt_log", 60000, false), TakeRemaining(await c.CallAsync("TIMER.INFO", t), out long _));
@@ -182,10 +188,7 @@ public class TimerReplyTransactionTests(TimerFixture fx) : IClassFixture<TimerFi
         // could be the start of it and is held back, then released when nothing follows.
         using var c = await ConnectAsync(fx, protocol);
         string t = Key("held");
-        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", t, "rt_log", "60000", "0"));
-        Assert.Equal("+OK\r\n", await c.CallAsync("MULTI"));
-        Assert.Equal("+QUEUED\r\n", await c.CallAsync("TIMER.INFO", t));
-        Assert.Equal("+OK\r\n", await c.CallAsync("DISCARD"));
+        await DiscardAnInfoAsync(c, t);
         Assert.Equal("+OK\r\n", await c.CallAsync("SET", t + ":v", "x*2"));
         for (int i = 0; i < 3; i++) Assert.Equal("$3\r\nx*2\r\n", await c.CallAsync("GET", t + ":v"));
         Assert.Equal("+OK\r\n", await c.CallAsync("SET", t + ":v", "x%1"));
