@@ -164,12 +164,13 @@ public sealed class ClientSession
             {
                 case RequestEvent.Name:
                     _route = CommandTable.Route(_scanner.Name);
-                    if (_route != CommandRoute.TimerNew) SendMerged(output);
-                    _merger.Note(_route, _scanner.ArgumentCount);
                     if (_route == CommandRoute.ForwardThenClose) _upstreamCloseExpected = true;
                     _wholeFrame = CommandTable.NeedsWholeFrame(_route) && !_oversizedFrame
                         && (CommandTable.IsTimerCommand(_route) || _route is CommandRoute.ForwardSelect or CommandRoute.ForwardReset
                             or CommandRoute.ForwardClient || _timers.Library.IsLoaded);
+                    // Only a whole TIMER.NEW may join the gathered ones; anything else is numbered after them.
+                    if (!_wholeFrame || _route != CommandRoute.TimerNew) SendMerged(output);
+                    _merger.Note(_route, _scanner.ArgumentCount);
                     if (_wholeFrame && CommandTable.IsTimerCommand(_route) && !_timers.Library.IsLoaded)
                     {
                         SendMerged(output);
@@ -185,7 +186,6 @@ public sealed class ClientSession
                     if (_scanner.ArgumentCount == 0) break; // Redis ignores it: no reply
                     if (!_wholeFrame)
                     {
-                        SendMerged(output); // numbered before this frame
                         _merger.Sent();
                         break;
                     }

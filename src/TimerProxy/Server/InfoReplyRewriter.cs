@@ -7,9 +7,9 @@ using RedisTimer.Resp;
 namespace RedisTimer.Proxy.Server;
 
 /// <summary>
-/// Finds the replies of rewritten TIMER.INFO calls (and of merged TIMER.NEWs, see <see cref="BatchedReplies"/>)
-/// in the upstream byte stream and writes the module's reply in their place. Redis 7.0's Lua emits maps in hash order, so the function returns a one-entry map
-/// {magic: payload} (see timer-library.lua); its header, "%1" (RESP3) or "*2" (RESP2), tells the protocol.
+/// Finds the replies of rewritten TIMER.INFO calls (and of merged TIMER.NEWs, see <see cref="ReplyStream"/>)
+/// in the upstream byte stream and writes the module's reply in their place. Redis 7.0's Lua emits maps in
+/// hash order, so the function returns a one-entry map {magic: payload} (see timer-library.lua); its header, "%1" (RESP3) or "*2" (RESP2), tells the protocol.
 /// The search is a vectorized IndexOf and runs only while a TIMER.INFO reply is outstanding; it finds the
 /// reply also inside an EXEC array.
 /// </summary>
@@ -39,10 +39,6 @@ public static class InfoReplyRewriter
     /// </summary>
     /// With <paramref name="final"/> (nothing more will come, or held bytes must go now) nothing is held:
     /// complete marked replies are still rewritten, anything else is copied as it is.
-    public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed,
-        bool final = false) => Rewrite(buffer, output, ref rewritten, out consumed, out _, final);
-
-    /// <inheritdoc cref="Rewrite(in ReadOnlySequence{byte}, PipeWriter, ref int, out SequencePosition, bool)"/>
     /// <param name="batchToken">With <see cref="Outcome.Batch"/>: the token of the merged call that was answered.</param>
     public static Outcome Rewrite(in ReadOnlySequence<byte> buffer, PipeWriter output, ref int rewritten, out SequencePosition consumed,
         out long batchToken, bool final = false)

@@ -186,6 +186,24 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
     }
 
     [Fact]
+    public async Task A_timer_too_large_to_merge_between_merged_ones_keeps_its_place()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("large");
+        await StartMergingAsync(c, p);
+        string big = new('a', 300_000); // over the 256 KiB a rewritten frame may take: it streams through
+        var pipe = new Pipeline();
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < 10; i++) pipe.Add(":1\r\n", "TIMER.NEW", $"{p}:{round}:{i}", "rt_log", "600000", "0");
+            pipe.Add(":1\r\n", "TIMER.NEW", $"{p}:{round}:big", "rt_log", "600000", "0", big);
+            pipe.Add(InvalidInterval, "TIMER.NEW", $"{p}:{round}:bad", "rt_log", "0", "0");
+        }
+        await pipe.RunAsync(c);
+        Assert.Equal(Info(2, "rt_log", 600000, false, [], [big]), TakeRemaining(await c.CallAsync("TIMER.INFO", $"{p}:2:big"), out long _));
+    }
+
+    [Fact]
     public async Task Timers_sent_a_few_bytes_at_a_time_get_their_replies()
     {
         using var c = await ConnectAsync(fx, 2);
