@@ -63,6 +63,12 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             await ResetAsync();
             throw new TimeoutException("the fire connection did not answer in time");
         }
+        catch (RedisServerException)
+        {
+            // A refusal read whole (the check, or EXEC): the connection is in a known state and is kept.
+            DropTimeout();
+            throw;
+        }
         catch
         {
             // The connection's state is unknown now: start afresh next time. Timers of this batch that did
@@ -123,7 +129,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             var replies = await ReadAsync(link.Input, expected, cancel);
             if (db != _db)
             {
-                if (replies[0].IsError) throw new RedisServerException(replies[0].Text);
+                if (replies[0].IsError) await RefusedAsync(link, replies[0], cancel);
                 _db = db;
             }
             int first = replies.Length - timers.Count;
@@ -131,6 +137,9 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             for (int i = 0; i < timers.Count; i++)
             {
                 var ver = replies[first + i];
+                // WRONGTYPE: the key is no timer now. Any other error (LOADING after a restart, BUSY) says
+                // nothing about the timer: the batch is tried again.
+                if (ver.IsError && !ver.Text.StartsWith("WRONGTYPE", StringComparison.Ordinal)) await RefusedAsync(link, ver, cancel);
                 // Decoded as the loaded version was (UTF-8): a version of other bytes, written by hand, must still
                 // match itself, or it would be refused, read again and refused without end.
                 if (!ver.IsError && ver.Bytes is not null && Encoding.UTF8.GetString(ver.Bytes) == timers[i].Version) current.Add(i);
@@ -201,6 +210,15 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             }
             return outcomes;
         }
+    }
+
+    /// <summary>Redis refused the check: nothing is watched any more, and the connection stays usable.</summary>
+    private static async Task RefusedAsync(UpstreamLink link, RespValue error, CancellationToken cancel)
+    {
+        Command(link.Output, "UNWATCH"u8);
+        await link.Output.FlushAsync(cancel);
+        await ReadAsync(link.Input, 1, cancel);
+        throw new RedisServerException(error.Text);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -206,25 +206,24 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private async Task ReconcileLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
     {
+        bool loading = false;
         while (!stop.IsCancellationRequested)
         {
             long eventsBefore = Interlocked.Read(ref _eventsSeen);
-            var db0 = mux.GetDatabase();
-            await _clock.SyncAsync(db0);
-            await _library.RepairAsync(db0);
-            bool anyTimers = false;
-            foreach (int db in await DatabasesWithIndexAsync(mux))
+            bool anyTimers;
+            try
             {
-                anyTimers = true;
-                try
-                {
-                    await ReconcileDatabaseAsync(mux.GetDatabase(db), db, full: _passes % FullPassEvery == 0);
-                }
-                catch (Exception e) when (e is RedisException or TimeoutException)
-                {
-                    _logger.LogWarning("Reconciling db {Db} failed: {Error}", db, e.Message);
-                }
+                anyTimers = await ReconcileAsync(mux);
             }
+            catch (RedisServerException e) when (RedisLoading.Is(e))
+            {
+                if (!loading) _logger.LogInformation("Redis is loading its dataset; timers wait until it is done");
+                loading = true;
+                await Task.Delay(RedisLoading.RetryEvery, stop);
+                continue;
+            }
+            if (loading) _logger.LogInformation("Redis has loaded its dataset; timers resume");
+            loading = false;
             if (!anyTimers && _queue.Count == 0 && Interlocked.Read(ref _eventsSeen) == eventsBefore)
             {
                 // Nothing to watch: stay silent until an event or a timer command wakes us. The next
@@ -243,6 +242,28 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>One pass over every database with timers; false when there is none.</summary>
+    private async Task<bool> ReconcileAsync(ConnectionMultiplexer mux)
+    {
+        var db0 = mux.GetDatabase();
+        await _clock.SyncAsync(db0);
+        await _library.RepairAsync(db0);
+        bool anyTimers = false;
+        foreach (int db in await DatabasesWithIndexAsync(mux))
+        {
+            anyTimers = true;
+            try
+            {
+                await ReconcileDatabaseAsync(mux.GetDatabase(db), db, full: _passes % FullPassEvery == 0);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException && !RedisLoading.Is(e))
+            {
+                _logger.LogWarning("Reconciling db {Db} failed: {Error}", db, e.Message);
+            }
+        }
+        return anyTimers;
+    }
+
     private async Task<List<int>> DatabasesWithIndexAsync(ConnectionMultiplexer mux)
     {
         var found = new List<int>();
@@ -258,9 +279,9 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             {
                 exists = await mux.GetDatabase(db).KeyExistsAsync(TimerSchema.IndexKey);
             }
-            catch (RedisServerException)
+            catch (RedisServerException e) when (e.Message.StartsWith("ERR DB index is out of range", StringComparison.Ordinal))
             {
-                exists = false; // no such database
+                exists = false;
             }
             if (exists) found.Add(db);
             else lock (_databases) _databases.Remove(db);
@@ -390,6 +411,13 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 try
                 {
                     Account(timers, await _fire.FireAsync(db, timers, _clock.NowMs, stop));
+                }
+                catch (RedisServerException e) when (RedisLoading.Is(e))
+                {
+                    // Redis restarted and is loading: these fire as soon as it is done (reconciliation logs it).
+                    foreach (var t in timers) _queue.Upsert(t);
+                    await Task.Delay(RedisLoading.RetryEvery, stop);
+                    continue;
                 }
                 catch (Exception e) when (e is IOException or RedisException or UpstreamUnavailableException or InvalidDataException
                                               or TimeoutException)

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Text;
 
 namespace RedisTimer.Proxy.Tests.Infrastructure;
 
 /// <summary>
 /// A real redis-server child on a free loopback port with its own temporary directory; stopped by its PID
-/// on Dispose (also when the test failed). Extra arguments go to the command line.
+/// on Dispose (also when the test failed). Extra arguments go to the command line. A start returns once Redis
+/// answers commands: Redis listens before it has loaded its RDB or AOF, and answers <c>-LOADING</c> until then.
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
@@ -27,8 +29,11 @@ public sealed class RedisServer : IDisposable
         Start(port);
     }
 
-    /// <summary>Starts (again) on the given port, or on a fresh free port; retries if the port was taken meanwhile.</summary>
-    public void Start(int? port = null)
+    /// <summary>
+    /// Starts (again) on the given port, or on a fresh free port; retries if the port was taken meanwhile. Returns
+    /// once Redis has loaded its data, unless <paramref name="untilLoaded"/> is false (a test of the loading phase).
+    /// </summary>
+    public void Start(int? port = null, bool untilLoaded = true)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -44,7 +49,11 @@ public sealed class RedisServer : IDisposable
                 info.ArgumentList.Add(a);
             foreach (var a in _extraArgs) info.ArgumentList.Add(a);
             _process = Process.Start(info)!;
-            if (WaitUntilListening(TimeSpan.FromSeconds(10))) return;
+            if (WaitUntilListening(TimeSpan.FromSeconds(10)))
+            {
+                if (untilLoaded) WaitUntilLoaded(TimeSpan.FromSeconds(60));
+                return;
+            }
             StopProcess();
             if (attempt >= 3 || port is not null)
                 throw new InvalidOperationException($"redis-server did not start on {Port}: {ReadLog()}");
@@ -69,6 +78,45 @@ public sealed class RedisServer : IDisposable
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// Waits until Redis answers PING with anything but <c>-LOADING</c> (signed in first when the server was
+    /// started with <c>--requirepass</c>, since a client not signed in is refused before the loading check).
+    /// </summary>
+    public void WaitUntilLoaded(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        using var tcp = new TcpClient { NoDelay = true, ReceiveTimeout = (int)timeout.TotalMilliseconds };
+        tcp.Connect("127.0.0.1", Port);
+        var stream = tcp.GetStream();
+        int at = Array.IndexOf(_extraArgs, "--requirepass");
+        if (at >= 0 && at + 1 < _extraArgs.Length)
+        {
+            stream.Write(RawClient.Command("AUTH", _extraArgs[at + 1]));
+            ReadLine(stream);
+        }
+        while (true)
+        {
+            stream.Write("PING\r\n"u8);
+            string reply = ReadLine(stream);
+            if (!reply.StartsWith("-LOADING", StringComparison.Ordinal)) return;
+            if (DateTime.UtcNow > deadline || _process!.HasExited)
+                throw new InvalidOperationException($"redis-server on {Port} still loading after {timeout}: {ReadLog()}");
+            Thread.Sleep(20);
+        }
+    }
+
+    private static string ReadLine(NetworkStream stream)
+    {
+        var line = new StringBuilder();
+        while (true)
+        {
+            int b = stream.ReadByte();
+            if (b < 0) throw new IOException("redis-server closed the connection");
+            if (b == '\n') return line.ToString().TrimEnd('\r');
+            line.Append((char)b);
+        }
     }
 
     public string ReadLog()

@@ -56,9 +56,12 @@ public class TimerFixture : ProxyFixture
     public sealed record Fire(string[] Keys, string[] Args, long Exists, long Us);
 
     /// <summary>Everything rt_log recorded so far (db 0 unless given), oldest first.</summary>
-    public async Task<List<Fire>> FiresAsync(int db = 0)
+    public Task<List<Fire>> FiresAsync(int db = 0) => ReadFiresAsync(Redis.Port, db);
+
+    /// <summary>Everything rt_log recorded so far in the Redis on <paramref name="redisPort"/>, oldest first.</summary>
+    public static async Task<List<Fire>> ReadFiresAsync(int redisPort, int db = 0)
     {
-        using var direct = await ConnectRedisAsync();
+        using var direct = await RawClient.ConnectAsync(redisPort);
         if (db != 0) await direct.CallAsync("SELECT", db);
         await direct.SendCommandAsync("LRANGE", "rt:log", 0, -1);
         var raw = await direct.ReadReplyAsync();
