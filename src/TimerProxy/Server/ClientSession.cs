@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Commands;
+using RedisTimer.Proxy.Server.Replies;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Resp;
 
@@ -33,9 +34,8 @@ public sealed class ClientSession
     private bool _wholeFrame;            // the frame being scanned is handled by the proxy, not streamed
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
     private int _db;                     // the client's selected database, as far as its SELECTs tell
-    private readonly ReplyStream _replies;
+    private readonly ReplyPipeline _replies;
     private readonly TimerNewMerger _merger; // numbers requests, merges pipelined TIMER.NEWs
-    private volatile bool _releaseHeld;  // copy held-back reply bytes as they are
     private volatile bool _draining;     // the drain time is over: a cancelled upstream read means shut down
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
@@ -44,7 +44,7 @@ public sealed class ClientSession
     {
         _timers = timers;
         _db = initialDb;
-        _replies = new ReplyStream(logger);
+        _replies = new ReplyPipeline(logger);
         _merger = new TimerNewMerger(_replies);
         _client = client;
         _upstream = upstream;
@@ -80,7 +80,6 @@ public sealed class ClientSession
         _upstreamCloseExpected = true;
         await _upstream.Output.CompleteAsync();
         await Task.WhenAny(replies, Task.Delay(_drain));
-        // Set only now: the held-reply release timer also cancels reads, and must not end the drain early.
         _draining = true;
         _upstream.Input.CancelPendingRead();
     }
@@ -267,7 +266,7 @@ public sealed class ClientSession
                 _db = 0;
                 return Handled.Forward;
             case CommandRoute.ForwardClient:
-                if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) _merger.StopMerging();
+                if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) _merger.EndCounting();
                 return Handled.Forward;
         }
         var rewritten = new ArrayBufferWriter<byte>(256);
@@ -275,7 +274,7 @@ public sealed class ClientSession
         if (!TimerCommandRewriter.TryWrite(_route, args, _db, rewritten)) return Handled.Forward;
         Copy(before, output);
         output.Write(rewritten.WrittenSpan);
-        if (_route == CommandRoute.TimerInfo) _replies.ExpectInfo();
+        if (_route == CommandRoute.TimerInfo) _merger.ExpectInfo();
         return Handled.Rewritten;
     }
 
@@ -309,8 +308,6 @@ public sealed class ClientSession
         var input = _upstream.Input;
         var output = _client.Output;
         bool upstreamLost = false;
-        using var releaseHeldTail = new Timer(_ => { _releaseHeld = true; _upstream.Input.CancelPendingRead(); });
-        long held = 0; // bytes of the last read left unconsumed
         try
         {
             while (true)
@@ -318,27 +315,8 @@ public sealed class ClientSession
                 var result = await input.ReadAsync();
                 var buffer = result.Buffer;
                 if (result.IsCanceled && _draining) break;
-                if (_replies.Active)
-                {
-                    // Held bytes go out when nothing followed in time (the reply may never come: DISCARD,
-                    // CLIENT REPLY OFF, an aborted EXEC) or when Redis closed; complete replies are still rewritten.
-                    // (Any other cancelled read is that release timer's.) Bytes that arrived meanwhile (the
-                    // flush to a slow client can outlast the timer) are read as usual, the held ones with them.
-                    bool release = (_releaseHeld || result.IsCanceled) && buffer.Length == held;
-                    bool final = release || result.IsCompleted;
-                    _releaseHeld = false;
-                    var outcome = _replies.Write(buffer, output, final, out var consumed);
-                    held = buffer.Slice(consumed).Length;
-                    input.AdvanceTo(consumed, buffer.End);
-                    releaseHeldTail.Change(outcome == ReplyStream.Outcome.Holding ? 20 : Timeout.Infinite, Timeout.Infinite);
-                }
-                else
-                {
-                    _releaseHeld = false;
-                    held = 0;
-                    Copy(buffer, output);
-                    input.AdvanceTo(buffer.End);
-                }
+                _replies.Write(buffer, output, final: result.IsCompleted, out var consumed);
+                input.AdvanceTo(consumed, buffer.End);
                 var flush = await output.FlushAsync();
                 if (flush.IsCompleted) break; // client gone
                 if (result.IsCompleted)

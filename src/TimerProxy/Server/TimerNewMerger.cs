@@ -2,37 +2,42 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using RedisTimer.Proxy.Commands;
+using RedisTimer.Proxy.Server.Replies;
 
 namespace RedisTimer.Proxy.Server;
 
 /// <summary>
-/// The request side of merging pipelined TIMER.NEWs (the reply side is <see cref="ReplyStream"/>): numbers
-/// every request a session sends upstream, gathers consecutive TIMER.NEW frames of one read and sends them as
-/// one timer_batch call, and knows when merging would change what the client sees (a transaction is open,
-/// or replies no longer answer requests one to one).
+/// The request side of the reply pipeline: numbers every request a session sends upstream (as the reply side
+/// numbers replies), says which replies need rewriting (<see cref="ReplyPipeline.Expect"/>), gathers consecutive
+/// TIMER.NEW frames of one read and sends them as one timer_batch call, and knows when merging would change what
+/// the client sees (a transaction is open, or replies no longer answer requests one to one).
 /// </summary>
 /// <remarks>
 /// Gathered frames are slices of the session's current read: the session sends them (<see cref="Send"/>)
 /// before anything after them is written upstream and before that read is released.
 /// </remarks>
-public sealed class TimerNewMerger(ReplyStream replies)
+public sealed class TimerNewMerger(ReplyPipeline replies)
 {
     private const int MaxTimers = 64;
     private const long MaxFrame = 4096;
-    // A counting start answered with an error (OOM, NOPERM, NOAUTH...) is tried again this many requests
-    // later, a few times at most (each stays in ReplyStream's queue until counting starts).
-    private const long CountingRetry = 1000;
-    private const int MaxCountingStarts = 8;
 
     private readonly List<TimerNewFrame> _gathered = new(MaxTimers);
     private long _sent;                   // requests sent upstream that Redis answers
     private bool _inMulti;                // a transaction is open: each TIMER.NEW must be queued alone
+    private bool _infoInTransaction;      // the open transaction queued a rewritten TIMER.INFO
     private bool _repliesCounted = true;  // every request gets exactly one reply
-    private long _lastCountingStart = -CountingRetry;
-    private int _countingStartsLeft = MaxCountingStarts;
+    private bool _merging = true;
 
     /// <summary>A request Redis answers was written upstream (after what was gathered: <see cref="Send"/> first).</summary>
     public void Sent() => _sent++;
+
+    /// <summary>A rewritten TIMER.INFO is the request being written: its reply is the library's, to re-encode.</summary>
+    public void ExpectInfo()
+    {
+        if (!_repliesCounted) return; // recognised by its shape
+        replies.Expect(new ReplyExpectation(_sent, ReplyAction.RewriteInfo));
+        if (_inMulti) _infoInTransaction = true;
+    }
 
     /// <summary>
     /// Keeps a whole TIMER.NEW frame (<paramref name="arguments"/> counts its name) to be sent with the ones that
@@ -40,41 +45,27 @@ public sealed class TimerNewMerger(ReplyStream replies)
     /// </summary>
     public bool TryGather(in ReadOnlySequence<byte> frame, long arguments, int db, PipeWriter output)
     {
-        if (!_repliesCounted || _inMulti || frame.Length > MaxFrame) return false;
+        if (!_merging || !_repliesCounted || _inMulti || replies.Lost || frame.Length > MaxFrame) return false;
         _gathered.Add(new TimerNewFrame(frame, arguments));
         if (_gathered.Count == MaxTimers) Send(db, output);
         return true;
     }
 
-    /// <summary>
-    /// Sends the TIMER.NEWs gathered so far: several as one timer_batch call once replies are counted; before
-    /// that, the first as a one-timer call that starts counting, the others alone (as a single one always goes).
-    /// </summary>
+    /// <summary>Sends the TIMER.NEWs gathered so far: several as one timer_batch call, a single one alone.</summary>
     public void Send(int db, PipeWriter output)
     {
         int count = _gathered.Count;
         if (count == 0) return;
         var gathered = CollectionsMarshal.AsSpan(_gathered);
-        int alone = 0;
-        if (count > 1 && replies.Counting)
+        if (count > 1)
         {
             TimerCommandRewriter.WriteBatch(gathered, db, _sent, output);
-            replies.ExpectBatch(_sent, count);
+            replies.Expect(new ReplyExpectation(_sent, ReplyAction.SplitBatch, count));
             _sent++;
-            alone = count;
         }
-        else if (count > 1 && _sent - _lastCountingStart >= CountingRetry && _countingStartsLeft > 0)
+        else
         {
-            _countingStartsLeft--;
-            TimerCommandRewriter.WriteBatch(gathered[..1], db, _sent, output);
-            replies.ExpectBatch(_sent, 1);
-            _lastCountingStart = _sent;
-            _sent++;
-            alone = 1;
-        }
-        for (int i = alone; i < count; i++)
-        {
-            TimerCommandRewriter.WriteNewSpliced(gathered[i].Frame, gathered[i].Arguments, db, output);
+            TimerCommandRewriter.WriteNewSpliced(gathered[0].Frame, gathered[0].Arguments, db, output);
             _sent++;
         }
         _gathered.Clear();
@@ -87,30 +78,37 @@ public sealed class TimerNewMerger(ReplyStream replies)
         {
             case CommandRoute.ForwardMulti:
                 _inMulti = true;
+                _infoInTransaction = false;
                 break;
             case CommandRoute.ForwardExec:
+                if (_infoInTransaction && _repliesCounted) replies.Expect(new ReplyExpectation(_sent, ReplyAction.Exec));
                 _inMulti = false;
+                _infoInTransaction = false;
                 break;
             case CommandRoute.ForwardReset:
                 // RESET signs the connection back in as the default user, which may need a password, and Redis
                 // closes a connection that is not signed in when it sends a request of more than 10 elements:
-                // a merged call (or the first one) could be that. (The proxy signs its connections in.)
+                // a merged call could be that. (The proxy signs its connections in.)
                 _inMulti = false;
-                StopMerging();
+                _infoInTransaction = false;
+                _merging = false;
                 break;
             case CommandRoute.ForwardDiscard when arguments == 1:
                 _inMulti = false;
+                _infoInTransaction = false;
                 break;
             case CommandRoute.ForwardRepliesUncounted:
-                StopMerging();
+                EndCounting();
                 break;
         }
     }
 
-    /// <summary>Replies no longer answer requests one to one (CLIENT REPLY): no more merging on this connection.</summary>
-    public void StopMerging()
+    /// <summary>From the request being written on, replies no longer answer requests one to one (CLIENT REPLY,
+    /// SUBSCRIBE, MONITOR...): no more merging on this connection, and marked replies are found by their shape.</summary>
+    public void EndCounting()
     {
+        if (!_repliesCounted) return;
         _repliesCounted = false;
-        replies.EndCounting();
+        replies.Expect(new ReplyExpectation(_sent, ReplyAction.EndCounting));
     }
 }

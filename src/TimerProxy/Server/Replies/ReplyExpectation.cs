@@ -1,0 +1,22 @@
+namespace RedisTimer.Proxy.Server.Replies;
+
+/// <summary>What the reply to one request needs on its way to the client; a reply with none is passed on as it is.</summary>
+public enum ReplyAction : byte
+{
+    /// <summary>TIMER.INFO: the library's marked reply becomes the module's (a flat array, or a map with a boolean).
+    /// Any other reply (an error, <c>+QUEUED</c> in a transaction) is passed on.</summary>
+    RewriteInfo,
+    /// <summary>A timer_batch call: its reply becomes one reply per merged TIMER.NEW, and a refusal of the whole
+    /// call (OOM, NOPERM, a missing library...) is repeated for each of them, as each would have got it alone.</summary>
+    SplitBatch,
+    /// <summary>An EXEC whose transaction queued a rewritten TIMER.INFO: each element of its array is checked for
+    /// a marked reply.</summary>
+    Exec,
+    /// <summary>From this request on, replies no longer answer requests one to one (SUBSCRIBE, MONITOR, CLIENT
+    /// REPLY, SYNC...): marked replies are then recognised by their shape, at the top level and one level down.</summary>
+    EndCounting,
+}
+
+/// <summary>An expectation for the reply to request number <paramref name="Request"/> (requests Redis answers are
+/// numbered from 0 on each connection).</summary>
+public readonly record struct ReplyExpectation(long Request, ReplyAction Action, int Timers = 0);

@@ -1,0 +1,320 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using RedisTimer.Resp;
+
+namespace RedisTimer.Proxy.Server.Replies;
+
+/// <summary>
+/// A session's replies on their way from Redis to the client. Every reply frame is found with
+/// <see cref="RespFrameScanner"/> and numbered as its request was (RESP3 pushes are not replies); the request side
+/// queues a <see cref="ReplyExpectation"/> for each request whose reply needs more than a copy, and the reply
+/// with that number gets it. Everything else is copied unchanged, in runs, without being held.
+/// </summary>
+/// <remarks>
+/// Replies are numbered from the connection's first byte: a session that has copied replies without framing
+/// them cannot find its place in the stream later without searching for marks (and holding bytes that might
+/// begin one). Bytes are held only inside a frame the proxy rewrites, where Redis is still sending the rest.
+/// Once a client leaves request/reply (<see cref="ReplyAction.EndCounting"/>), the library's marked replies are
+/// recognised by their shape instead, at the top level and as elements of a top-level array (an EXEC).
+/// </remarks>
+public sealed class ReplyPipeline(ILogger logger)
+{
+    // A refusal of a whole timer_batch call is held to be repeated; none is anywhere near this long.
+    private const long MaxRepeatedReply = 64 * 1024;
+
+    private static readonly RespFrameLimits Limits = new() { MaxBulkLength = long.MaxValue, MaxAggregateCount = long.MaxValue / 2 };
+
+    private enum FrameKind : byte { Numbered, Push, Element, Unnumbered }
+
+    private enum Start : byte { Scan, Handled, NeedMore }
+
+    private readonly ConcurrentQueue<ReplyExpectation> _expected = new();
+    private RespFrameScanner _scanner = new(Limits);
+    private long _next;                  // number of the next reply
+    private bool _counting = true;       // replies answer requests one to one
+    private volatile bool _lost;         // a reply could not be framed: everything is copied as it is from then on
+    private long _elements;              // elements still to come of an array whose elements are checked
+    private bool _inFrame;               // the scanner is inside a frame that is being copied
+    private FrameKind _frameKind;        // of the frame at hand
+    private InfoRewrite _info;           // a TIMER.INFO reply being re-encoded, streamed
+
+    /// <summary>True once a reply could not be framed (deeper than the scanner follows): nothing is rewritten any more.</summary>
+    public bool Lost => _lost;
+
+    /// <summary>Called by the request side before the request's bytes are flushed upstream.</summary>
+    public void Expect(in ReplyExpectation expectation) => _expected.Enqueue(expectation);
+
+    /// <summary>
+    /// Writes what of <paramref name="buffer"/> can go to the client now; <paramref name="consumed"/> stops before
+    /// the start of a rewritten reply that has not fully arrived. With <paramref name="final"/> (Redis closed the
+    /// connection) everything goes, as it is where it cannot be rewritten.
+    /// </summary>
+    public void Write(in ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, bool final, out SequencePosition consumed)
+    {
+        if (_lost)
+        {
+            Copy(buffer, output);
+            consumed = buffer.End;
+            return;
+        }
+        var reader = new SequenceReader<byte>(buffer);
+        var pending = buffer.Start; // from here to the reader: bytes to copy as they are
+        while (!reader.End)
+        {
+            if (_info.Active)
+            {
+                bool done = _info.Step(ref reader, output);
+                pending = reader.Position;
+                if (!done) break;
+                EndFrame();
+                continue;
+            }
+            if (!_inFrame)
+            {
+                var start = StartFrame(ref reader, ref pending, output, final);
+                if (start == Start.NeedMore) break;
+                if (start == Start.Handled) continue;
+                _inFrame = true;
+            }
+            var status = _scanner.TryScan(ref reader, out _);
+            if (status == RespFrameStatus.NeedMoreData) break;
+            if (status == RespFrameStatus.Invalid)
+            {
+                logger.LogWarning("An upstream reply is beyond what the proxy frames (nested deeper than {Depth}); this connection's replies are no longer rewritten",
+                    RespFrameLimits.DefaultMaxDepth);
+                _lost = true;
+                reader.AdvanceToEnd();
+                break;
+            }
+            _inFrame = false;
+            EndFrame();
+        }
+        Copy(buffer.Slice(pending, reader.Position), output);
+        consumed = reader.Position;
+        if (final && !reader.End)
+        {
+            Copy(buffer.Slice(consumed), output);
+            consumed = buffer.End;
+        }
+    }
+
+    /// <summary>At a frame's first byte: decides what the frame needs, and rewrites it when it is the proxy's.</summary>
+    private Start StartFrame(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final)
+    {
+        reader.TryPeek(out byte first);
+        if (_elements > 0)
+        {
+            _frameKind = FrameKind.Element;
+            return RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: false);
+        }
+        if (first == (byte)'>')
+        {
+            _frameKind = FrameKind.Push;
+            return Start.Scan;
+        }
+        var expected = Current();
+        if (!_counting)
+        {
+            _frameKind = FrameKind.Unnumbered;
+            return RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: true);
+        }
+        _frameKind = FrameKind.Numbered;
+        if (expected is not { } e) return Start.Scan;
+        return e.Action switch
+        {
+            ReplyAction.RewriteInfo => RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: false),
+            ReplyAction.SplitBatch => SplitBatch(ref reader, ref pending, output, final, e.Timers),
+            ReplyAction.Exec => CheckElements(ref reader, final),
+            _ => Start.Scan,
+        };
+    }
+
+    /// <summary>The expectation for the next reply, if any; an <see cref="ReplyAction.EndCounting"/> that is due ends counting.</summary>
+    private ReplyExpectation? Current()
+    {
+        while (_counting && _expected.TryPeek(out var e))
+        {
+            if (e.Request > _next) return null;
+            if (e.Action == ReplyAction.EndCounting)
+            {
+                _counting = false;
+                _expected.Clear();
+                return null;
+            }
+            if (e.Request == _next) return e;
+            logger.LogError("No reply was found for request {Request} ({Action}); at reply {Reply}", e.Request, e.Action, _next);
+            _expected.TryDequeue(out _);
+        }
+        return null;
+    }
+
+    private void EndFrame()
+    {
+        switch (_frameKind)
+        {
+            case FrameKind.Element:
+                _elements--;
+                break;
+            case FrameKind.Numbered:
+                if (_expected.TryPeek(out var e) && e.Request == _next && e.Action != ReplyAction.EndCounting) _expected.TryDequeue(out _);
+                _next++;
+                break;
+        }
+    }
+
+    private Start NeedMore(bool final) => final ? Start.Scan : Start.NeedMore;
+
+    /// <summary>A TIMER.INFO reply of the library becomes the module's; any other frame is copied (and, with
+    /// <paramref name="arrayElements"/>, a top-level array has its elements checked too).</summary>
+    private Start RewriteIfMarked(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final,
+        bool arrayElements)
+    {
+        var rest = reader.UnreadSequence;
+        var match = MarkedReply.TryReadHeader(rest, out var header);
+        if (match == MarkedReply.Match.NeedMore) return NeedMore(final);
+        if (match == MarkedReply.Match.No || header.Kind == (byte)'b')
+            return arrayElements ? CheckElements(ref reader, final) : Start.Scan;
+
+        if (header.Kind is (byte)'n' or (byte)'e')
+        {
+            if (rest.Length < header.FrameLength) return NeedMore(final);
+            Flush(ref reader, ref pending, output);
+            MarkedReply.WriteNilOrError(rest.Slice(header.PayloadStart, header.PayloadLength), header.Resp3, output);
+            Skip(ref reader, ref pending, header.FrameLength);
+            EndFrame();
+            return Start.Handled;
+        }
+        var payload = rest.Slice(header.PayloadStart, Math.Min(rest.Length - header.PayloadStart, header.PayloadLength));
+        var counts = MarkedReply.TryReadInfoCounts(payload, out int count, out long loopAt, out long elementsStart);
+        if (counts == MarkedReply.Match.NeedMore) return NeedMore(final);
+        long elementsLength = header.PayloadLength - elementsStart;
+        if (counts == MarkedReply.Match.No || loopAt + 4 > elementsLength) return Start.Scan;
+        Flush(ref reader, ref pending, output);
+        MarkedReply.WriteInfoHeader(count, header.Resp3, output);
+        Skip(ref reader, ref pending, header.PayloadStart + elementsStart);
+        _info.Begin(loopAt, elementsLength, header.Resp3);
+        return Start.Handled;
+    }
+
+    /// <summary>At an array's header: the header is copied and its elements are framed (and checked) one by one.</summary>
+    private Start CheckElements(ref SequenceReader<byte> reader, bool final)
+    {
+        var line = new SequenceReader<byte>(reader.UnreadSequence);
+        if (!line.IsNext((byte)'*', advancePast: true)) return Start.Scan;
+        if (!line.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8)) return line.Remaining > 24 ? Start.Scan : NeedMore(final);
+        if (!RespInteger.TryParse(digits, out long count) || count <= 0) return Start.Scan; // *-1, *0: a whole frame
+        reader.Advance(line.Consumed); // copied with the bytes around it
+        EndFrame();
+        _elements = count;
+        return Start.Handled;
+    }
+
+    /// <summary>A timer_batch call's reply, written as the replies of its TIMER.NEWs; a refusal of the whole call, repeated.</summary>
+    private Start SplitBatch(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final, int timers)
+    {
+        var rest = reader.UnreadSequence;
+        var match = MarkedReply.TryReadHeader(rest, out var header);
+        if (match == MarkedReply.Match.NeedMore) return NeedMore(final);
+        if (match == MarkedReply.Match.Yes && header.Kind == (byte)'b')
+        {
+            if (rest.Length < header.FrameLength) return NeedMore(final);
+            if (MarkedReply.TryReadBatchReplies(rest.Slice(header.PayloadStart, header.PayloadLength), out var replies))
+            {
+                Flush(ref reader, ref pending, output);
+                Copy(replies, output);
+                Skip(ref reader, ref pending, header.FrameLength);
+                EndFrame();
+                return Start.Handled;
+            }
+        }
+        var probe = new RespFrameScanner(Limits);
+        var probeReader = new SequenceReader<byte>(rest);
+        var status = probe.TryScan(ref probeReader, out var frame);
+        if (status == RespFrameStatus.NeedMoreData && rest.Length <= MaxRepeatedReply) return NeedMore(final);
+        if (status != RespFrameStatus.Complete)
+        {
+            logger.LogError("The reply of a merged TIMER.NEW call is too long to repeat; passed on once");
+            return Start.Scan;
+        }
+        if (frame.Type != (byte)'-' && timers > 1)
+            logger.LogWarning("Merged TIMER.NEW call answered with a '{Type}' reply; repeated for each timer", (char)frame.Type);
+        Flush(ref reader, ref pending, output);
+        var whole = rest.Slice(0, frame.Length);
+        for (int i = 0; i < timers; i++) Copy(whole, output);
+        Skip(ref reader, ref pending, frame.Length);
+        EndFrame();
+        return Start.Handled;
+    }
+
+    private static void Flush(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output)
+    {
+        Copy(reader.Sequence.Slice(pending, reader.Position), output);
+        pending = reader.Position;
+    }
+
+    private static void Skip(ref SequenceReader<byte> reader, ref SequencePosition pending, long length)
+    {
+        reader.Advance(length);
+        pending = reader.Position;
+    }
+
+    private static void Copy(in ReadOnlySequence<byte> bytes, IBufferWriter<byte> output)
+    {
+        foreach (var segment in bytes) output.Write(segment.Span);
+    }
+
+    /// <summary>
+    /// TIMER.INFO's elements streamed from the library's payload, with the loop value (a RESP2 integer there)
+    /// re-encoded, and the payload's closing CRLF dropped: a timer with a large argument is never held whole.
+    /// </summary>
+    private struct InfoRewrite
+    {
+        private long _beforeLoop, _afterLoop;
+        private int _trailer;
+        private bool _loopWritten, _resp3;
+
+        public bool Active { get; private set; }
+
+        public void Begin(long loopAt, long elementsLength, bool resp3)
+        {
+            Active = true;
+            _beforeLoop = loopAt;
+            _afterLoop = elementsLength - loopAt - 4;
+            _loopWritten = false;
+            _trailer = 2;
+            _resp3 = resp3;
+        }
+
+        /// <summary>True when the reply is complete; false when it needs bytes that have not arrived.</summary>
+        public bool Step(ref SequenceReader<byte> reader, IBufferWriter<byte> output)
+        {
+            if (!Pass(ref reader, ref _beforeLoop, output)) return false;
+            if (!_loopWritten)
+            {
+                Span<byte> value = stackalloc byte[4];
+                if (!reader.TryCopyTo(value)) return false;
+                RespWriter.WriteBoolean(output, value[1] == (byte)'1', _resp3);
+                reader.Advance(4);
+                _loopWritten = true;
+            }
+            if (!Pass(ref reader, ref _afterLoop, output)) return false;
+            long skip = Math.Min(_trailer, reader.Remaining);
+            reader.Advance(skip);
+            _trailer -= (int)skip;
+            if (_trailer > 0) return false;
+            Active = false;
+            return true;
+        }
+
+        private static bool Pass(ref SequenceReader<byte> reader, ref long left, IBufferWriter<byte> output)
+        {
+            if (left == 0) return true;
+            long n = Math.Min(left, reader.Remaining);
+            Copy(reader.UnreadSequence.Slice(0, n), output);
+            reader.Advance(n);
+            left -= n;
+            return left == 0;
+        }
+    }
+}
