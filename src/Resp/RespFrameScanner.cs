@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace RedisTimer.Resp;
@@ -52,8 +53,11 @@ public readonly struct RespFrameLimits
 
     public const int DefaultMaxDepth = 128;
 
-    /// <summary>Capacity of the scanner's fixed counter stack.</summary>
-    public const int MaxSupportedDepth = 128;
+    /// <summary>
+    /// The deepest nesting a scanner can follow. The first <see cref="RespFrameScanner.InlineDepth"/> levels
+    /// cost no allocation; deeper ones (a Lua script can return tables nested a few thousand deep) take an array.
+    /// </summary>
+    public const int MaxSupportedDepth = 1 << 16;
 
     private readonly long _maxBulkLength;
     private readonly long _maxAggregateCount;
@@ -102,7 +106,7 @@ public readonly struct RespFrameLimits
 /// a large reply is never rescanned and need not be buffered whole.
 /// </summary>
 /// <remarks>
-/// A mutable struct (about 1 KB, counters inline) so it costs no allocation: keep it in a field or local and
+/// A mutable struct (about 1 KB, counters inline to InlineDepth levels) so it costs no allocation: keep it in a field or local and
 /// pass it by reference, never copy it mid-frame. <c>default</c> is a ready scanner with default limits.
 /// RESP3 streamed strings and aggregates (<c>$?</c>, <c>*?</c>) are Invalid: Redis never sends them.
 /// </remarks>
@@ -122,7 +126,10 @@ public struct RespFrameScanner
         Invalid,
     }
 
-    [InlineArray(RespFrameLimits.MaxSupportedDepth)]
+    /// <summary>Levels of nesting counted inline, without allocating.</summary>
+    public const int InlineDepth = 128;
+
+    [InlineArray(InlineDepth)]
     private struct CounterStack
     {
         private long _element0;
@@ -144,6 +151,16 @@ public struct RespFrameScanner
     private int _depth;
     // Elements still expected per open aggregate; negative for an attribute, which counts up to zero.
     private CounterStack _pending;
+    private long[]? _deeper;       // levels from InlineDepth on
+
+    [UnscopedRef]
+    private ref long Pending(int level)
+    {
+        if (level < InlineDepth) return ref _pending[level];
+        int at = level - InlineDepth;
+        if (_deeper is null || at >= _deeper.Length) Array.Resize(ref _deeper, Math.Max(InlineDepth, (_deeper?.Length ?? 0) * 2));
+        return ref _deeper[at];
+    }
 
     public RespFrameScanner() : this(RespFrameLimits.Default)
     {
@@ -455,7 +472,7 @@ public struct RespFrameScanner
             if (attribute) return Step.Continue;
             return EndValue() ? Step.FrameComplete : Step.Continue;
         }
-        _pending[_depth++] = attribute ? -count : count;
+        Pending(_depth++) = attribute ? -count : count;
         return Step.Continue;
     }
 
@@ -465,7 +482,7 @@ public struct RespFrameScanner
         _state = State.TypeByte;
         while (_depth > 0)
         {
-            ref long pending = ref _pending[_depth - 1];
+            ref long pending = ref Pending(_depth - 1);
             if (pending > 0)
             {
                 if (--pending != 0) return false;

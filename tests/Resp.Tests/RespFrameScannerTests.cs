@@ -396,6 +396,36 @@ public class RespFrameScannerTests
         Assert.Equal(expected, RespFrameScanner.TryScanFrame(Single(Bytes(text)), out _));
     }
 
+    [Theory]
+    [InlineData(129)]
+    [InlineData(5000)]
+    public void Nesting_beyond_the_inline_levels_is_followed_when_allowed(int levels)
+    {
+        var limits = new RespFrameLimits { MaxDepth = RespFrameLimits.MaxSupportedDepth };
+        var text = string.Concat(Enumerable.Repeat("*2\r\n:7\r\n", levels)) + ":1\r\n";
+        var data = Bytes(text);
+        foreach (int split in new[] { 0, 1, data.Length / 3, data.Length / 2, data.Length - 1 })
+        {
+            Assert.Equal(RespFrameStatus.Complete, RespFrameScanner.TryScanFrame(SplitAt(data, split), out var frame, limits));
+            Assert.Equal(data.Length, frame.Length);
+        }
+        // A scanner reused after a deep frame starts afresh.
+        var scanner = new RespFrameScanner(limits);
+        var reader = new SequenceReader<byte>(Single([.. data, .. data, .. Bytes("+OK\r\n")]));
+        Assert.Equal(RespFrameStatus.Complete, scanner.TryScan(ref reader, out _));
+        Assert.Equal(RespFrameStatus.Complete, scanner.TryScan(ref reader, out _));
+        Assert.Equal(RespFrameStatus.Complete, scanner.TryScan(ref reader, out var last));
+        Assert.Equal((byte)'+', last.Type);
+    }
+
+    [Fact]
+    public void Nesting_beyond_the_most_supported_is_invalid()
+    {
+        var limits = new RespFrameLimits { MaxDepth = RespFrameLimits.MaxSupportedDepth };
+        var text = string.Concat(Enumerable.Repeat("*1\r\n", RespFrameLimits.MaxSupportedDepth + 1)) + ":1\r\n";
+        Assert.Equal(RespFrameStatus.Invalid, RespFrameScanner.TryScanFrame(Single(Bytes(text)), out _, limits));
+    }
+
     [Fact]
     public void Limits_reject_values_they_cannot_honour()
     {

@@ -171,12 +171,24 @@ public class ReplyPipelineTests
     }
 
     [Fact]
-    public async Task A_reply_nested_deeper_than_the_scanner_follows_stops_rewriting_and_passes_everything_on()
+    public async Task A_reply_nested_thousands_deep_is_framed_and_the_replies_after_it_are_still_rewritten()
     {
-        string deep = string.Concat(Enumerable.Repeat("*1\r\n", 200)) + ":1\r\n";
-        string upstream = Batch(0, ":1\r\n:0\r\n", false) + deep + "+OK\r\n";
+        // A Lua script may return tables nested far deeper than the scanner's inline 128 levels.
+        string deep = string.Concat(Enumerable.Repeat("*1\r\n", 3000)) + ":1\r\n";
+        string upstream = Batch(0, ":1\r\n:0\r\n", false) + deep + Batch(2, ":1\r\n:1\r\n", false) + "+OK\r\n";
+        string expected = ":1\r\n:0\r\n" + deep + ":1\r\n:1\r\n+OK\r\n";
+        byte[] bytes = Encoding.Latin1.GetBytes(upstream);
+        ReplyExpectation[] expectations = [new(0, ReplyAction.SplitBatch, 2), new(2, ReplyAction.SplitBatch, 2)];
+        for (int at = 0; at <= bytes.Length; at += 97)
+            Assert.Equal(expected, (await RunAsync([bytes[..at], bytes[at..]], expectations)).Client);
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_RESP_stop_rewriting_and_pass_everything_on()
+    {
+        string upstream = Batch(0, ":1\r\n:0\r\n", false) + "?garbage\r\n" + Batch(2, ":1\r\n:1\r\n", false);
         var (got, _) = await RunAsync([Encoding.Latin1.GetBytes(upstream)],
-            [new ReplyExpectation(0, ReplyAction.SplitBatch, 2)]);
-        Assert.Equal(":1\r\n:0\r\n" + deep + "+OK\r\n", got);
+            [new ReplyExpectation(0, ReplyAction.SplitBatch, 2), new ReplyExpectation(2, ReplyAction.SplitBatch, 2)]);
+        Assert.Equal(":1\r\n:0\r\n?garbage\r\n" + Batch(2, ":1\r\n:1\r\n", false), got);
     }
 }

@@ -23,7 +23,11 @@ public sealed class ReplyPipeline(ILogger logger)
     // A refusal of a whole timer_batch call is held to be repeated; none is anywhere near this long.
     private const long MaxRepeatedReply = 64 * 1024;
 
-    private static readonly RespFrameLimits Limits = new() { MaxBulkLength = long.MaxValue, MaxAggregateCount = long.MaxValue / 2 };
+    // Whatever Redis may send: a bulk as long as proto-max-bulk-len allows, Lua tables nested thousands deep.
+    private static readonly RespFrameLimits Limits = new()
+    {
+        MaxBulkLength = long.MaxValue, MaxAggregateCount = long.MaxValue / 2, MaxDepth = RespFrameLimits.MaxSupportedDepth,
+    };
 
     private enum FrameKind : byte { Numbered, Push, Element, Unnumbered }
 
@@ -39,7 +43,7 @@ public sealed class ReplyPipeline(ILogger logger)
     private FrameKind _frameKind;        // of the frame at hand
     private InfoRewrite _info;           // a TIMER.INFO reply being re-encoded, streamed
 
-    /// <summary>True once a reply could not be framed (deeper than the scanner follows): nothing is rewritten any more.</summary>
+    /// <summary>True once a reply could not be framed (not RESP, or nested deeper than the scanner follows): nothing is rewritten any more.</summary>
     public bool Lost => _lost;
 
     /// <summary>Called by the request side before the request's bytes are flushed upstream.</summary>
@@ -81,8 +85,8 @@ public sealed class ReplyPipeline(ILogger logger)
             if (status == RespFrameStatus.NeedMoreData) break;
             if (status == RespFrameStatus.Invalid)
             {
-                logger.LogWarning("An upstream reply is beyond what the proxy frames (nested deeper than {Depth}); this connection's replies are no longer rewritten",
-                    RespFrameLimits.DefaultMaxDepth);
+                logger.LogError("An upstream reply is not RESP, or nested deeper than {Depth}; this connection's replies are no longer rewritten",
+                    RespFrameLimits.MaxSupportedDepth);
                 _lost = true;
                 reader.AdvanceToEnd();
                 break;
