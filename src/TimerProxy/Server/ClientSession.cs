@@ -344,15 +344,10 @@ public sealed class ClientSession
             }
             catch (Exception e) when (e is IOException or InvalidOperationException) { }
         }
-        if (upstreamLost)
-        {
-            _logger.LogWarning("Upstream {Upstream} dropped a client's connection", _upstreamName);
-            try
-            {
-                await RefuseAsync(output, $"upstream {_upstreamName} unavailable: connection lost");
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException) { }
-        }
+        // Redis closing the connection (CLIENT KILL, timeout, maxclients, shutdown, a crash) is passed on as a
+        // close, after every byte it sent: a reply of the proxy's own would be taken for the reply to the next
+        // request of a pipelining client, where Redis's clients (and its tests) expect an I/O error.
+        if (upstreamLost) _logger.LogInformation("Upstream {Upstream} closed a client's connection", _upstreamName);
         // The client's session ends with its upstream: stop reading it and close after the flush.
         _stopReadingClient = true;
         try { _client.Input.CancelPendingRead(); } catch (InvalidOperationException) { } // already completed

@@ -111,8 +111,7 @@ public class TransportTests
             string id = (await c.CallAsync("CLIENT", "ID")).Trim(':', '\r', '\n');
             using (var admin = await RawClient.ConnectAsync(redis.Port))
                 Assert.Equal(":1\r\n", await admin.CallAsync("CLIENT", "KILL", "ID", id));
-            string got = await c.ReadToCloseAsync(TimeSpan.FromSeconds(10));
-            Assert.Equal($"-ERR upstream {redis.Endpoint} unavailable: connection lost\r\n", got);
+            Assert.Equal("", await c.ReadToCloseAsync(TimeSpan.FromSeconds(10)));
         }
     }
 }

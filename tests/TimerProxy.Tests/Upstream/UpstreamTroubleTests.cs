@@ -2,7 +2,10 @@ using RedisTimer.Proxy.Tests.Infrastructure;
 
 namespace RedisTimer.Proxy.Tests.Upstream;
 
-/// <summary>Redis down, refusing or dropping a session: a clear error naming the upstream, then service resumes.</summary>
+/// <summary>
+/// Redis down or refusing a new session: a clear error naming the upstream. Redis closing a session: the client gets
+/// what Redis sent and then the close, as from Redis directly. Service resumes once Redis is back.
+/// </summary>
 public class UpstreamTroubleTests
 {
     [Fact]
@@ -26,7 +29,7 @@ public class UpstreamTroubleTests
     }
 
     [Fact]
-    public async Task Session_killed_by_redis_gets_error_and_is_closed_others_continue()
+    public async Task Session_killed_by_redis_is_closed_with_nothing_added_others_continue()
     {
         using var redis = new RedisServer();
         await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
@@ -38,8 +41,24 @@ public class UpstreamTroubleTests
         using var admin = await RawClient.ConnectAsync(redis.Port);
         Assert.Equal(":1\r\n", await admin.CallAsync("CLIENT", "KILL", "ID", id));
 
-        Assert.Equal($"-ERR upstream {redis.Endpoint} unavailable: connection lost\r\n", await victim.ReadToCloseAsync());
+        Assert.Equal("", await victim.ReadToCloseAsync()); // closed, nothing added: as from Redis directly
         Assert.Equal("+PONG\r\n", await bystander.CallAsync("PING"));
+    }
+
+    [Fact]
+    public async Task A_client_killing_its_own_connection_gets_the_reply_then_the_close_exactly_as_directly()
+    {
+        using var redis = new RedisServer();
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        foreach (int port in new[] { redis.Port, proxy.Port })
+        {
+            // As Redis's own test "CLIENT KILL SKIPME YES/NO will kill all clients": the killing client is among
+            // the killed, and its pipelined PING meets the close, not a reply.
+            using var c = await RawClient.ConnectAsync(port);
+            string id = (await c.CallAsync("CLIENT", "ID")).Trim(':', '\r', '\n');
+            await c.SendAsync([.. RawClient.Command("CLIENT", "KILL", "ID", id, "SKIPME", "no"), .. RawClient.Command("PING")]);
+            Assert.Equal(":1\r\n", await c.ReadToCloseAsync());
+        }
     }
 
     [Fact]
@@ -51,7 +70,7 @@ public class UpstreamTroubleTests
         Assert.Equal("+OK\r\n", await before.CallAsync("SET", "crash:k", "v"));
 
         redis.Stop(Signals.SIGKILL);
-        Assert.Equal($"-ERR upstream {redis.Endpoint} unavailable: connection lost\r\n", await before.ReadToCloseAsync());
+        Assert.Equal("", await before.ReadToCloseAsync());
 
         using (var whileDown = await RawClient.ConnectAsync(proxy.Port))
         {
