@@ -7,5 +7,16 @@ using Microsoft.Extensions.Hosting;
 if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
-using var host = ProxyHost.Build(args);
-await host.RunAsync();
+try
+{
+    using var host = ProxyHost.Build(args);
+    ProxyHost.ValidateOptions(host); // before the host starts, so that a bad setting is one line, not a logged failure
+    await host.RunAsync();
+}
+catch (Exception e) when (ProxyHost.IsConfigurationError(e, out string message))
+{
+    // A setting out of range, or one that does not convert (Proxy:Transport=foo): one line, and no stack trace.
+    Console.Error.WriteLine($"redistimer: invalid configuration: {message}");
+    return 2;
+}
+return 0;

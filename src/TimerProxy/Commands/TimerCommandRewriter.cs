@@ -19,57 +19,80 @@ public static class TimerCommandRewriter
     private static readonly byte[] Fcall = "FCALL"u8.ToArray();
     private static readonly byte[] Index = Encoding.ASCII.GetBytes(TimerSchema.IndexKey);
 
-    /// <summary>
-    /// Writes the rewritten command. Returns false when the frame is to be forwarded as it is (a keyspace
-    /// command with the wrong arity gets Redis's own error; a SCAN without TYPE needs no help).
-    /// </summary>
-    public static bool TryWrite(CommandRoute route, List<byte[]> args, int db, IBufferWriter<byte> output)
+    // The rewrites of CommandTable's entries: each is applied to a whole frame whose arity is Redis's for that
+    // command (TIMER.* check their own: the library answers the module's arity errors). True when written;
+    // false to forward the frame unchanged.
+
+    public static bool New(List<byte[]> args, int db, IBufferWriter<byte> output)
     {
-        byte[] dbArg = Encoding.ASCII.GetBytes(db.ToString());
-        int n = args.Count - 1; // arguments after the name
-        switch (route)
-        {
-            case CommandRoute.TimerNew:
-                if (n >= 1) Write(output, "timer_new", [args[1], Index], [dbArg, .. args.Skip(2)]);
-                else Write(output, "timer_new", [], [dbArg]);
-                return true;
-            case CommandRoute.TimerKill:
-                if (n == 1) Write(output, "timer_kill", [args[1], Index], [dbArg]);
-                else Write(output, "timer_kill", [], [dbArg]);
-                return true;
-            case CommandRoute.TimerInfo:
-                if (n == 1) Write(output, "timer_info", [args[1]], []);
-                else Write(output, "timer_info", [], [dbArg]); // the function answers the arity error
-                return true;
-            case CommandRoute.Type when n == 1:
-                Write(output, "timer_type", [args[1]], []);
-                return true;
-            case CommandRoute.Rename when n == 2:
-                Write(output, "timer_rename", [args[1], args[2], Index], [dbArg, "RENAME"u8.ToArray()]);
-                return true;
-            case CommandRoute.RenameNx when n == 2:
-                Write(output, "timer_rename", [args[1], args[2], Index], [dbArg, "RENAMENX"u8.ToArray()]);
-                return true;
-            case CommandRoute.Move when n == 2:
-                Write(output, "timer_move", [args[1], Index], [dbArg, args[2]]);
-                return true;
-            case CommandRoute.Restore when n >= 3:
-                // A restored timer is indexed where it lands, so it fires.
-                Write(output, "timer_restore", [args[1], Index], [dbArg, .. args.Skip(2)]);
-                return true;
-            case CommandRoute.Copy when n >= 2:
-                Write(output, "timer_copy", [args[1], args[2]], [.. args.Skip(3)]);
-                return true;
-            case CommandRoute.Scan when n >= 1 && ScanTypeFilter(args) is int typeAt:
-                // Cursor and the other options as they are, the TYPE value last.
-                var rest = args.Skip(1).Where((_, i) => i + 1 != typeAt && i + 1 != typeAt + 1).ToList();
-                rest.Add(args[typeAt + 1]);
-                Write(output, "timer_scan", [], rest);
-                return true;
-            default:
-                return false;
-        }
+        if (args.Count >= 2) Write(output, "timer_new", [args[1], Index], [Db(db), .. args.Skip(2)]);
+        else Write(output, "timer_new", [], [Db(db)]);
+        return true;
     }
+
+    public static bool Kill(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        if (args.Count == 2) Write(output, "timer_kill", [args[1], Index], [Db(db)]);
+        else Write(output, "timer_kill", [], [Db(db)]);
+        return true;
+    }
+
+    public static bool Info(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        if (args.Count == 2) Write(output, "timer_info", [args[1]], []);
+        else Write(output, "timer_info", [], [Db(db)]); // the function answers the arity error
+        return true;
+    }
+
+    public static bool Type(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_type", [args[1]], []);
+        return true;
+    }
+
+    public static bool Rename(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_rename", [args[1], args[2], Index], [Db(db), "RENAME"u8.ToArray()]);
+        return true;
+    }
+
+    public static bool RenameNx(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_rename", [args[1], args[2], Index], [Db(db), "RENAMENX"u8.ToArray()]);
+        return true;
+    }
+
+    public static bool Move(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_move", [args[1], Index], [Db(db), args[2]]);
+        return true;
+    }
+
+    /// <summary>A restored timer is indexed where it lands, so it fires.</summary>
+    public static bool Restore(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_restore", [args[1], Index], [Db(db), .. args.Skip(2)]);
+        return true;
+    }
+
+    public static bool Copy(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_copy", [args[1], args[2]], [.. args.Skip(3)]);
+        return true;
+    }
+
+    /// <summary>Only SCAN ... TYPE timer-tzw (list timers) and TYPE hash (leave timers out) need help.</summary>
+    public static bool Scan(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        if (ScanTypeFilter(args) is not int typeAt) return false;
+        // Cursor and the other options as they are, the TYPE value last.
+        var rest = args.Skip(1).Where((_, i) => i + 1 != typeAt && i + 1 != typeAt + 1).ToList();
+        rest.Add(args[typeAt + 1]);
+        Write(output, "timer_scan", [], rest);
+        return true;
+    }
+
+    private static byte[] Db(int db) => Encoding.ASCII.GetBytes(db.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>
     /// TIMER.NEW id rest.. as FCALL timer_new 2 id index db rest.., copying the id's and the rest's bulk
@@ -159,7 +182,6 @@ public static class TimerCommandRewriter
         foreach (var segment in bytes) output.Write(segment.Span);
     }
 
-    // SCAN needs help only for TYPE timer-tzw (list timers) and TYPE hash (leave timers out).
     private static int? ScanTypeFilter(List<byte[]> args)
     {
         int? found = null;

@@ -37,14 +37,15 @@ public static class ProxyHost
             .UseSerilog((context, _, logger) => logger.ReadFrom.Configuration(context.Configuration))
             .ConfigureServices((context, services) =>
             {
-                services.Configure<ProxyOptions>(context.Configuration.GetSection(ProxyOptions.Section));
+                services.AddOptions<ProxyOptions>().Bind(context.Configuration.GetSection(ProxyOptions.Section)).ValidateOnStart();
+                services.AddSingleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidation>();
                 services.AddSingleton<UpstreamEndpoint>();
                 services.AddSingleton<EpollTransport>();
                 services.AddSingleton<UpstreamConnector>();
                 services.AddSingleton<ControlPlane>();
                 services.AddSingleton<TimerLibrary>();
-                services.AddSingleton<TimerServices>();
-                services.Configure<TimerOptions>(context.Configuration.GetSection(TimerOptions.Section));
+                services.AddOptions<TimerOptions>().Bind(context.Configuration.GetSection(TimerOptions.Section)).ValidateOnStart();
+                services.AddSingleton<IValidateOptions<TimerOptions>, TimerOptionsValidation>();
                 services.AddSingleton<TimerScheduler>();
                 // Hosted services start in order: the upstream must be known before the listener accepts.
                 services.AddHostedService<EmbeddedRedis>();
@@ -61,6 +62,34 @@ public static class ProxyHost
                         context.Configuration.GetValue($"{ProxyOptions.Section}:ShutdownDrainMs", 5000) + 2000));
             });
         return builder.Build();
+    }
+
+    /// <summary>Binds and validates every options section now; throws what <see cref="IsConfigurationError"/> recognises.</summary>
+    public static void ValidateOptions(IHost host)
+    {
+        _ = host.Services.GetRequiredService<IOptions<ProxyOptions>>().Value;
+        _ = host.Services.GetRequiredService<IOptions<TimerOptions>>().Value;
+    }
+
+    /// <summary>True for a start-up failure caused by a setting: out of range, or not convertible to its type.</summary>
+    public static bool IsConfigurationError(Exception e, out string message)
+    {
+        switch (e)
+        {
+            case AggregateException all when all.InnerExceptions.All(inner => IsConfigurationError(inner, out _)):
+                message = string.Join("; ", all.InnerExceptions.Select(inner => IsConfigurationError(inner, out string m) ? m : ""));
+                return true;
+            case OptionsValidationException invalid:
+                message = string.Join("; ", invalid.Failures);
+                return true;
+            // The binder's text names the key and the type: "Failed to convert configuration value '...' at 'Proxy:Port' to type 'System.Int32'."
+            case InvalidOperationException { Message: var text } when text.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
+                message = text;
+                return true;
+            default:
+                message = "";
+                return false;
+        }
     }
 
     /// <summary>The port the listener bound (useful with Port = 0).</summary>

@@ -24,16 +24,22 @@ public sealed class ProxyOptions
     /// <summary>On shutdown, how long a client's pending replies may take to arrive before it is closed.</summary>
     public int ShutdownDrainMs { get; set; } = 5000;
 
-    /// <summary>
-    /// Socket I/O: <c>sockets</c> (.NET's Socket async APIs under System.IO.Pipelines) or <c>epoll</c> (the proxy's
-    /// own level-triggered epoll loops, a client and its upstream connection on the same loop thread; Linux only).
-    /// </summary>
-    public string Transport { get; set; } = "epoll";
+    /// <summary>Socket I/O (config values <c>epoll</c> or <c>sockets</c>, in any case).</summary>
+    public ProxyTransport Transport { get; set; } = ProxyTransport.Epoll;
 
     /// <summary>Number of event-loop threads of the epoll transport.</summary>
     public int EpollThreads { get; set; } = 2;
 
     public EmbeddedRedisOptions EmbeddedRedis { get; set; } = new();
+}
+
+public enum ProxyTransport
+{
+    /// <summary>The proxy's own level-triggered epoll loops, a client and its upstream connection on the same loop
+    /// thread (Linux x64; elsewhere the proxy falls back to <see cref="Sockets"/> and says so).</summary>
+    Epoll,
+    /// <summary>.NET's Socket async APIs under System.IO.Pipelines.</summary>
+    Sockets,
 }
 
 public sealed class EmbeddedRedisOptions

@@ -13,7 +13,7 @@ namespace RedisTimer.Proxy.Server;
 /// <summary>The listener (Server/Transport) hands each accepted client here; the session sees only pipes.</summary>
 public sealed class ClientConnectionHandler(
     UpstreamConnector connector,
-    TimerServices timers,
+    TimerLibrary timers,
     IHostApplicationLifetime lifetime,
     IOptions<ProxyOptions> options,
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler

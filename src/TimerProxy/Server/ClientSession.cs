@@ -29,8 +29,8 @@ public sealed class ClientSession
     private volatile bool _upstreamCloseExpected;
     private volatile bool _stopReadingClient;
 
-    private readonly TimerServices _timers;
-    private CommandRoute _route;         // of the frame being scanned
+    private readonly TimerLibrary _timers;
+    private CommandInfo _command = CommandTable.Forward; // of the frame being scanned
     private bool _wholeFrame;            // the frame being scanned is handled by the proxy, not streamed
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
     private int _db;                     // the client's selected database, as far as its SELECTs tell
@@ -40,7 +40,7 @@ public sealed class ClientSession
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
-        TimeSpan drain, TimerServices timers, int initialDb, ILogger logger)
+        TimeSpan drain, TimerLibrary timers, int initialDb, ILogger logger)
     {
         _timers = timers;
         _db = initialDb;
@@ -104,7 +104,7 @@ public sealed class ClientSession
                     // The frames before it are on their way; this one waits for the library, then is read again.
                     input.AdvanceTo(consumed, consumed);
                     await output.FlushAsync();
-                    await _timers.Library.EnsureLoadedAsync();
+                    await _timers.EnsureLoadedAsync();
                     continue;
                 }
                 input.AdvanceTo(consumed, buffer.End);
@@ -162,15 +162,14 @@ public sealed class ClientSession
             switch (_scanner.Next(ref reader))
             {
                 case RequestEvent.Name:
-                    _route = CommandTable.Route(_scanner.Name);
-                    if (_route == CommandRoute.ForwardThenClose) _upstreamCloseExpected = true;
-                    _wholeFrame = CommandTable.NeedsWholeFrame(_route) && !_oversizedFrame
-                        && (CommandTable.IsTimerCommand(_route) || _route is CommandRoute.ForwardSelect or CommandRoute.ForwardReset
-                            or CommandRoute.ForwardClient || _timers.Library.IsLoaded);
+                    _command = CommandTable.Find(_scanner.Name);
+                    if (_command.Has(CommandFlags.ClosesConnection)) _upstreamCloseExpected = true;
+                    _wholeFrame = _command.Has(CommandFlags.WholeFrame) && !_oversizedFrame
+                        && (!_command.Has(CommandFlags.WhileTimersExist) || _timers.IsLoaded);
                     // Only a whole TIMER.NEW may join the gathered ones; anything else is numbered after them.
-                    if (!_wholeFrame || _route != CommandRoute.TimerNew) SendMerged(output);
-                    _merger.Note(_route, _scanner.ArgumentCount);
-                    if (_wholeFrame && CommandTable.IsTimerCommand(_route) && !_timers.Library.IsLoaded)
+                    if (!_wholeFrame || _command != CommandTable.TimerNew) SendMerged(output);
+                    _merger.Note(_command, _scanner.ArgumentCount);
+                    if (_wholeFrame && _command.Has(CommandFlags.TimerCommand) && !_timers.IsLoaded)
                     {
                         SendMerged(output);
                         Copy(buffer.Slice(forwardFrom, frameStart), output);
@@ -198,7 +197,7 @@ public sealed class ClientSession
                 case RequestEvent.NeedMoreData:
                     SendMerged(output);
                     consumed = reader.Position;
-                    if (_wholeFrame && _route == CommandRoute.TimerNew && _scanner.InlineArguments is null
+                    if (_wholeFrame && _command == CommandTable.TimerNew && _scanner.InlineArguments is null
                         && buffer.Slice(frameStart).Length > MaxRewrittenFrame)
                     {
                         // A big TIMER.NEW: write its rewritten head now and let the rest stream through.
@@ -244,7 +243,7 @@ public sealed class ClientSession
     /// </summary>
     private Handled HandleFrame(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
     {
-        if (_route == CommandRoute.TimerNew && _scanner.InlineArguments is null && _scanner.ArgumentCount >= 2)
+        if (_command == CommandTable.TimerNew && _scanner.InlineArguments is null && _scanner.ArgumentCount >= 2)
         {
             // What came before goes first (and the TIMER.NEWs gathered before that).
             if (!before.IsEmpty) SendMerged(output);
@@ -257,24 +256,28 @@ public sealed class ClientSession
         }
         SendMerged(output);
         var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
-        switch (_route)
+        if (_command.Has(CommandFlags.SelectsDatabase))
         {
-            case CommandRoute.ForwardSelect:
-                if (args.Count == 2 && RespInteger.TryParse(args[1], out long db) && db is >= 0 and <= int.MaxValue) _db = (int)db;
-                return Handled.Forward;
-            case CommandRoute.ForwardReset:
-                _db = 0;
-                return Handled.Forward;
-            case CommandRoute.ForwardClient:
-                if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) _merger.EndCounting();
-                return Handled.Forward;
+            if (args.Count == 2 && RespInteger.TryParse(args[1], out long db) && db is >= 0 and <= int.MaxValue) _db = (int)db;
+            return Handled.Forward;
         }
+        if (_command.Has(CommandFlags.Resets))
+        {
+            _db = 0;
+            return Handled.Forward;
+        }
+        if (_command.Has(CommandFlags.MayEndCounting))
+        {
+            if (args.Count >= 2 && Ascii.EqualsIgnoreCase(args[1], "REPLY"u8)) _merger.EndCounting();
+            return Handled.Forward;
+        }
+        // Not rewritten (a keyspace command with Redis's arity error to come, a SCAN that needs no help): forwarded unchanged.
+        if (_command.Rewrite is not { } rewrite || !_command.ArityFits(args.Count)) return Handled.Forward;
         var rewritten = new ArrayBufferWriter<byte>(256);
-        // Not rewritten (e.g. a keyspace command with Redis's arity error to come): forwarded unchanged.
-        if (!TimerCommandRewriter.TryWrite(_route, args, _db, rewritten)) return Handled.Forward;
+        if (!rewrite(args, _db, rewritten)) return Handled.Forward;
         Copy(before, output);
         output.Write(rewritten.WrittenSpan);
-        if (_route == CommandRoute.TimerInfo) _merger.ExpectInfo();
+        if (_command.Reply is { } reply) _merger.Expect(reply);
         return Handled.Rewritten;
     }
 

@@ -31,12 +31,12 @@ public sealed class TimerNewMerger(ReplyPipeline replies)
     /// <summary>A request Redis answers was written upstream (after what was gathered: <see cref="Send"/> first).</summary>
     public void Sent() => _sent++;
 
-    /// <summary>A rewritten TIMER.INFO is the request being written: its reply is the library's, to re-encode.</summary>
-    public void ExpectInfo()
+    /// <summary>The rewritten request being written has a reply that needs <paramref name="action"/> (TIMER.INFO's).</summary>
+    public void Expect(ReplyAction action)
     {
-        if (!_repliesCounted) return; // recognised by its shape
-        replies.Expect(new ReplyExpectation(_sent, ReplyAction.RewriteInfo));
-        if (_inMulti) _infoInTransaction = true;
+        if (!_repliesCounted) return; // marked replies are then recognised by their shape
+        replies.Expect(new ReplyExpectation(_sent, action));
+        if (_inMulti && action == ReplyAction.RewriteInfo) _infoInTransaction = true;
     }
 
     /// <summary>
@@ -72,34 +72,28 @@ public sealed class TimerNewMerger(ReplyPipeline replies)
     }
 
     /// <summary>Transactions, and the commands after which replies stop answering requests one to one.</summary>
-    public void Note(CommandRoute route, long arguments)
+    public void Note(CommandInfo command, long arguments)
     {
-        switch (route)
+        if (command.Has(CommandFlags.BeginsTransaction) && command.ArityFits(arguments))
         {
-            case CommandRoute.ForwardMulti:
-                _inMulti = true;
-                _infoInTransaction = false;
-                break;
-            case CommandRoute.ForwardExec:
-                if (_infoInTransaction && _repliesCounted) replies.Expect(new ReplyExpectation(_sent, ReplyAction.Exec));
-                _inMulti = false;
-                _infoInTransaction = false;
-                break;
-            case CommandRoute.ForwardReset:
-                // RESET signs the connection back in as the default user, which may need a password, and Redis
-                // closes a connection that is not signed in when it sends a request of more than 10 elements:
-                // a merged call could be that. (The proxy signs its connections in.)
-                _inMulti = false;
-                _infoInTransaction = false;
-                _merging = false;
-                break;
-            case CommandRoute.ForwardDiscard when arguments == 1:
-                _inMulti = false;
-                _infoInTransaction = false;
-                break;
-            case CommandRoute.ForwardRepliesUncounted:
-                EndCounting();
-                break;
+            _inMulti = true;
+            _infoInTransaction = false;
+        }
+        else if (command.Has(CommandFlags.EndsTransaction) && command.ArityFits(arguments))
+        {
+            if (_infoInTransaction && _repliesCounted && command == CommandTable.Exec) replies.Expect(new ReplyExpectation(_sent, ReplyAction.Exec));
+            _inMulti = false;
+            _infoInTransaction = false;
+        }
+        else if (command.Has(CommandFlags.Resets))
+        {
+            _inMulti = false;
+            _infoInTransaction = false;
+            _merging = false;
+        }
+        else if (command.Has(CommandFlags.EndsCounting))
+        {
+            EndCounting();
         }
     }
 

@@ -100,6 +100,8 @@ public sealed class ProxyProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ExitCode => _process.ExitCode;
+
     public void Signal(int signal) => Signals.Send(_process.Id, signal);
 
     public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit((int)timeout.TotalMilliseconds);

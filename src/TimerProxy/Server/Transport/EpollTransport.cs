@@ -25,15 +25,13 @@ public sealed class EpollTransport : IDisposable
     public EpollTransport(IOptions<ProxyOptions> options, ILogger<EpollTransport> logger)
     {
         _logger = logger;
-        Enabled = string.Equals(options.Value.Transport, "epoll", StringComparison.OrdinalIgnoreCase);
-        if (!Enabled && !string.Equals(options.Value.Transport, "sockets", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Proxy:Transport must be 'epoll' or 'sockets', not '{options.Value.Transport}'");
+        Enabled = options.Value.Transport == ProxyTransport.Epoll;
         if (Enabled && !(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64))
         {
             logger.LogWarning("Proxy:Transport=epoll needs Linux x64; using .NET sockets");
             Enabled = false;
         }
-        _threads = Math.Max(1, options.Value.EpollThreads);
+        _threads = options.Value.EpollThreads;
     }
 
     public bool Enabled { get; }

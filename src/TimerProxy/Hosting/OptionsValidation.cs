@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using RedisTimer.Proxy.Scheduling;
+
+namespace RedisTimer.Proxy.Hosting;
+
+/// <summary>
+/// Refuses, at start-up, settings that would make the proxy misbehave later (a fire batch of 0 spun a core and
+/// fired nothing; a reconciliation interval of 0 busy-waited): one line per setting, naming it and its range.
+/// </summary>
+public sealed class ProxyOptionsValidation : IValidateOptions<ProxyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ProxyOptions o)
+    {
+        var errors = new List<string>();
+        Range.Check(errors, "Proxy:Port", o.Port, 0, 65535);
+        Range.Check(errors, "Proxy:UpstreamDatabase", o.UpstreamDatabase, 0, int.MaxValue);
+        Range.Check(errors, "Proxy:UpstreamConnectTimeoutMs", o.UpstreamConnectTimeoutMs, 1, 600_000);
+        Range.Check(errors, "Proxy:MaxBulkLength", o.MaxBulkLength, 1, long.MaxValue);
+        Range.Check(errors, "Proxy:ShutdownDrainMs", o.ShutdownDrainMs, 0, 3_600_000);
+        Range.Check(errors, "Proxy:EpollThreads", o.EpollThreads, 1, 256);
+        if (string.IsNullOrWhiteSpace(o.ListenAddress)) errors.Add("Proxy:ListenAddress must not be empty");
+        return Range.Result(errors);
+    }
+}
+
+public sealed class TimerOptionsValidation : IValidateOptions<TimerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TimerOptions o)
+    {
+        var errors = new List<string>();
+        Range.Check(errors, "Timers:ReconcileIntervalMs", o.ReconcileIntervalMs, 10, 3_600_000);
+        Range.Check(errors, "Timers:WindowMs", o.WindowMs, 100, 86_400_000);
+        Range.Check(errors, "Timers:MaxLoaded", o.MaxLoaded, 1, 100_000_000);
+        Range.Check(errors, "Timers:FireBatchSize", o.FireBatchSize, 1, 10_000);
+        return Range.Result(errors);
+    }
+}
+
+internal static class Range
+{
+    public static void Check(List<string> errors, string key, long value, long min, long max)
+    {
+        if (value < min || value > max) errors.Add($"{key} must be {min}..{max}, not {value}");
+    }
+
+    public static ValidateOptionsResult Result(List<string> errors) =>
+        errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+}

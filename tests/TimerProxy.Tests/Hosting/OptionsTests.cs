@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Scheduling;
+using RedisTimer.Proxy.Tests.Infrastructure;
+
+namespace RedisTimer.Proxy.Tests.Hosting;
+
+/// <summary>Settings: each default in one place (the options classes), and a bad value stops start-up with one line.</summary>
+public class OptionsTests
+{
+    private static string RepositoryFile(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "RedisTimer.sln"))) return Path.Combine(dir.FullName, name);
+        throw new FileNotFoundException("repository root not found above " + AppContext.BaseDirectory);
+    }
+
+    private static readonly (string Section, object Defaults)[] Sections =
+    [
+        (ProxyOptions.Section, new ProxyOptions()),
+        (TimerOptions.Section, new TimerOptions()),
+    ];
+
+    /// <summary>Every scalar setting of the options classes with its default, as "Section:Name".</summary>
+    private static IEnumerable<(string Key, PropertyInfo Property, object? Default)> Settings() =>
+        from s in Sections
+        from p in s.Defaults.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        where p.PropertyType.IsPrimitive || p.PropertyType.IsEnum || p.PropertyType == typeof(string)
+        select ($"{s.Section}:{p.Name}", p, p.GetValue(s.Defaults));
+
+    private static string Text(object? value) => value switch
+    {
+        null => "",
+        Enum e => e.ToString().ToLowerInvariant(),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString()!,
+    };
+
+    [Fact]
+    public void Appsettings_json_holds_the_same_defaults_as_the_options_classes()
+    {
+        var config = new ConfigurationBuilder().AddJsonFile(RepositoryFile("appsettings.json")).Build();
+        foreach (var (key, property, value) in Settings())
+        {
+            string? configured = config[key];
+            if (configured is null) continue; // left to the class
+            Assert.True(string.Equals(Text(value), configured, StringComparison.OrdinalIgnoreCase), $"{key}: appsettings.json says '{configured}', the class '{Text(value)}'");
+        }
+    }
+
+    [Fact]
+    public void The_readme_table_lists_every_setting_with_its_default()
+    {
+        var rows = new Dictionary<string, string>();
+        foreach (Match row in Regex.Matches(File.ReadAllText(RepositoryFile("README.md")), @"^\| (`[A-Za-z]+:[A-Za-z]+`(?: / `[A-Za-z]+:[A-Za-z]+`)*) \|[^|]*\| ([^|]+) \|", RegexOptions.Multiline))
+        {
+            string cell = row.Groups[2].Value.Trim();
+            string shown = cell == "empty" ? "" : Regex.Match(cell, "^`([^`]*)`").Groups[1].Value;
+            foreach (Match key in Regex.Matches(row.Groups[1].Value, "`([^`]+)`")) rows[key.Groups[1].Value] = shown;
+        }
+        foreach (var (key, _, value) in Settings())
+        {
+            Assert.True(rows.TryGetValue(key, out string? shown), $"{key} is not in the README's configuration table");
+            Assert.True(string.Equals(Text(value), shown, StringComparison.OrdinalIgnoreCase), $"{key}: the README says '{shown}', the class '{Text(value)}'");
+        }
+    }
+
+    [Theory]
+    [InlineData("--Timers:FireBatchSize=0", "Timers:FireBatchSize must be 1..10000, not 0")]
+    [InlineData("--Timers:MaxLoaded=0", "Timers:MaxLoaded must be 1..100000000, not 0")]
+    [InlineData("--Timers:ReconcileIntervalMs=0", "Timers:ReconcileIntervalMs must be 10..3600000, not 0")]
+    [InlineData("--Timers:WindowMs=0", "Timers:WindowMs must be 100..86400000, not 0")]
+    [InlineData("--Proxy:EpollThreads=0", "Proxy:EpollThreads must be 1..256, not 0")]
+    [InlineData("--Proxy:Port=70000", "Proxy:Port must be 0..65535, not 70000")]
+    [InlineData("--Proxy:Transport=fast", "'Proxy:Transport'")]
+    public void A_bad_setting_stops_start_up_with_one_line_naming_it(string setting, string expected)
+    {
+        using var proxy = new ProxyProcess("127.0.0.1:1", extraArgs: [setting]);
+        Assert.True(proxy.WaitForExit(TimeSpan.FromSeconds(30)), proxy.Output);
+        Assert.Equal(2, proxy.ExitCode);
+        string output = proxy.Output.Trim();
+        Assert.DoesNotContain("\n", output);
+        Assert.StartsWith("redistimer: invalid configuration: ", output);
+        Assert.Contains(expected, output);
+    }
+}
