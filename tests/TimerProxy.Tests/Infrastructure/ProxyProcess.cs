@@ -104,7 +104,14 @@ public sealed class ProxyProcess : IDisposable
 
     public void Signal(int signal) => Signals.Send(_process.Id, signal);
 
-    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit((int)timeout.TotalMilliseconds);
+    /// <summary>True when the process exited in time; its output is then read to the end (a timed wait alone
+    /// returns before the redirected output has been read, and <see cref="Output"/> could still be empty).</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit((int)timeout.TotalMilliseconds)) return false;
+        _process.WaitForExit();
+        return true;
+    }
 
     public void Dispose()
     {
