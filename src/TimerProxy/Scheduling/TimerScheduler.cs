@@ -396,8 +396,13 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 // until shortly before the next due time, then sleep precisely.
                 double? next = _queue.NextDueMs();
                 double ahead = next is null ? 1000 : Math.Min(next.Value - _clock.NowMs, 1000);
-                // (The fire connection continues on the thread pool, so this never sleeps on a thread serving clients.)
                 if (ahead >= PreciseWaitMs + 1) await _wakeFire.WaitAsync((int)(ahead - PreciseWaitMs), stop);
+                else if (!Thread.CurrentThread.IsThreadPoolThread)
+                {
+                    // A fire completes on the thread of its connection, which with the epoll transport is a loop
+                    // serving clients: sleeping there would stall them. Move to a pool thread first.
+                    await Task.Yield();
+                }
                 else if (ahead > 0) PreciseSleep.For(TimeSpan.FromMilliseconds(Math.Min(ahead, PreciseSlice.TotalMilliseconds)));
                 continue;
             }

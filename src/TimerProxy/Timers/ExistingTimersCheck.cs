@@ -40,7 +40,7 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, TimerLibrar
 
     private async Task<bool> LibraryPresentAsync(CancellationToken cancel)
     {
-        await using var link = await connector.ConnectForProxyAsync(cancel);
+        await using var link = await connector.ConnectAsync(cancel);
         bool loading = false;
         while (true)
         {

@@ -32,21 +32,10 @@ public sealed class UpstreamConnector
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _options.UpstreamDatabase;
 
-    /// <summary>A client's own upstream connection: with the epoll transport, on its client's loop.</summary>
-    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(forProxy: false, cancel);
-
-    /// <summary>
-    /// A connection of the proxy's own (firing, the start-up check): .NET sockets whose pipes continue on the
-    /// thread pool, so its work never runs on a thread that serves clients (an epoll loop, or a socket
-    /// completion thread of the sockets transport). A 100k-timer burst fired on a client loop had kept PINGs
-    /// through the proxy waiting 16-37 ms where PINGs straight to Redis waited 2-4 ms.
-    /// </summary>
-    public Task<UpstreamLink> ConnectForProxyAsync(CancellationToken cancel) => ConnectAsync(forProxy: true, cancel);
-
-    private async Task<UpstreamLink> ConnectAsync(bool forProxy, CancellationToken cancel)
+    public async Task<UpstreamLink> ConnectAsync(CancellationToken cancel)
     {
         // Taken before the first await: the listener sets the client's loop on this thread around the call.
-        var loop = forProxy ? null : _epoll?.TakeLoop();
+        var loop = _epoll?.TakeLoop();
         var (host, port) = _endpoint.HostAndPort;
         Socket socket;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
@@ -79,7 +68,7 @@ public sealed class UpstreamConnector
                 }
             }
         }
-        var connection = loop is not null ? new UpstreamLink(socket, loop) : new UpstreamLink(socket, continueOnThreadPool: forProxy);
+        var connection = loop is null ? new UpstreamLink(socket) : new UpstreamLink(socket, loop);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);

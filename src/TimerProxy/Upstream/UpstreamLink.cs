@@ -14,19 +14,12 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
 {
     private static readonly PipeOptions ReceiveOptions = SocketPipe.Options(pause: 1024 * 1024, resume: 512 * 1024);
     private static readonly PipeOptions SendOptions = SocketPipe.Options(pause: 256 * 1024, resume: 128 * 1024);
-    // The proxy's own connections: whoever reads replies or waits for a flush continues on the thread pool.
-    private static readonly PipeOptions PooledReceiveOptions = SocketPipe.Options(pause: 1024 * 1024, resume: 512 * 1024, PipeScheduler.ThreadPool, PipeScheduler.Inline);
-    private static readonly PipeOptions PooledSendOptions = SocketPipe.Options(pause: 256 * 1024, resume: 128 * 1024, PipeScheduler.Inline, PipeScheduler.ThreadPool);
 
     private readonly ITransportPipe _pipe;
 
-    /// <param name="continueOnThreadPool">For the proxy's own connections: their readers (and flushers) never
-    /// continue on the socket's completion thread.</param>
-    public UpstreamLink(Socket socket, bool continueOnThreadPool = false)
+    public UpstreamLink(Socket socket)
     {
-        _pipe = continueOnThreadPool
-            ? new SocketPipe(socket, PooledReceiveOptions, PooledSendOptions, ReceiveError)
-            : new SocketPipe(socket, ReceiveOptions, SendOptions, ReceiveError);
+        _pipe = new SocketPipe(socket, ReceiveOptions, SendOptions, ReceiveError);
     }
 
     /// <summary>The epoll transport: the socket is driven by <paramref name="loop"/> (the client's own loop).</summary>

@@ -50,10 +50,10 @@ public sealed class SocketPipe : ITransportPipe
     public Task Receiving { get; }
     public Task Sending { get; }
 
-    /// <summary>Pipe options, by default with inline schedulers: the pumps run on the socket's completion thread.</summary>
-    public static PipeOptions Options(long pause, long resume, PipeScheduler? reader = null, PipeScheduler? writer = null) => new(
+    /// <summary>Pipe options with inline schedulers: the pumps run on the socket's completion thread.</summary>
+    public static PipeOptions Options(long pause, long resume) => new(
         pauseWriterThreshold: pause, resumeWriterThreshold: resume,
-        readerScheduler: reader ?? PipeScheduler.Inline, writerScheduler: writer ?? PipeScheduler.Inline,
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
         minimumSegmentSize: MinReceive, useSynchronizationContext: false);
 
     private async Task ReceiveLoopAsync()
