@@ -50,6 +50,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _library.Activated = StartAsync;
+        _library.Reloaded = () => Release(_wakeReconcile);
     }
 
     public long Fired => Interlocked.Read(ref _fired);
@@ -207,6 +208,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     private async Task ReconcileLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
     {
         bool loading = false;
+        bool emptyBefore = false;
         while (!stop.IsCancellationRequested)
         {
             long eventsBefore = Interlocked.Read(ref _eventsSeen);
@@ -224,7 +226,17 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             }
             if (loading) _logger.LogInformation("Redis has loaded its dataset; timers resume");
             loading = false;
-            if (!anyTimers && _queue.Count == 0 && Interlocked.Read(ref _eventsSeen) == eventsBefore)
+            bool empty = !anyTimers && _queue.Count == 0 && Interlocked.Read(ref _eventsSeen) == eventsBefore;
+            // Idle only after two empty passes an interval apart: a timer command that woke us creates its timer
+            // just after the library is loaded, maybe after the first pass looked.
+            if (empty && !emptyBefore)
+            {
+                emptyBefore = true;
+                await _wakeReconcile.WaitAsync(_options.ReconcileIntervalMs, stop);
+                continue;
+            }
+            emptyBefore = empty;
+            if (empty)
             {
                 // Nothing to watch: stay silent until an event or a timer command wakes us. The next
                 // timer command loads the library again (it may be gone by then: FUNCTION FLUSH, a
@@ -234,6 +246,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 _idle = true;
                 if (Interlocked.Read(ref _eventsSeen) == eventsBefore) await _wakeReconcile.WaitAsync(stop);
                 _idle = false;
+                emptyBefore = false;
                 continue;
             }
             Interlocked.Increment(ref _passes);

@@ -25,6 +25,11 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
     /// </summary>
     public Func<Task>? Activated { get; set; }
 
+    /// <summary>Called when a timer command loads the library again after the scheduler went idle: the timer it
+    /// creates may be announced while the scheduler's subscription is still reconnecting (Redis restarted), so
+    /// the scheduler must look at the index rather than wait for an event.</summary>
+    public Action? Reloaded { get; set; }
+
     /// <summary>True once this proxy loaded the library; from then on keyspace commands are rewritten.</summary>
     public bool IsLoaded => _loaded;
 
@@ -49,6 +54,10 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
         {
             await activated();
             _activated = true;
+        }
+        else
+        {
+            Reloaded?.Invoke();
         }
         _loaded = true;
     }
