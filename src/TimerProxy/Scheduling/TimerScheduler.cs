@@ -208,7 +208,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     private async Task ReconcileLoopAsync(ConnectionMultiplexer mux, CancellationToken stop)
     {
         bool loading = false;
-        bool emptyBefore = false;
+        int emptyPasses = 0;
         while (!stop.IsCancellationRequested)
         {
             long eventsBefore = Interlocked.Read(ref _eventsSeen);
@@ -229,14 +229,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             bool empty = !anyTimers && _queue.Count == 0 && Interlocked.Read(ref _eventsSeen) == eventsBefore;
             // Idle only after two empty passes an interval apart: a timer command that woke us creates its timer
             // just after the library is loaded, maybe after the first pass looked.
-            if (empty && !emptyBefore)
-            {
-                emptyBefore = true;
-                await _wakeReconcile.WaitAsync(_options.ReconcileIntervalMs, stop);
-                continue;
-            }
-            emptyBefore = empty;
-            if (empty)
+            emptyPasses = empty ? emptyPasses + 1 : 0;
+            if (emptyPasses >= 2)
             {
                 // Nothing to watch: stay silent until an event or a timer command wakes us. The next
                 // timer command loads the library again (it may be gone by then: FUNCTION FLUSH, a
@@ -246,7 +240,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 _idle = true;
                 if (Interlocked.Read(ref _eventsSeen) == eventsBefore) await _wakeReconcile.WaitAsync(stop);
                 _idle = false;
-                emptyBefore = false;
+                emptyPasses = 0;
                 continue;
             }
             Interlocked.Increment(ref _passes);
