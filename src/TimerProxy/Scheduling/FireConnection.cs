@@ -96,7 +96,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
     {
         try
         {
-            _link ??= await connector.ConnectAsync(cancel);
+            _link ??= await connector.ConnectForSchedulerAsync(cancel);
         }
         catch (Exception)
         {
@@ -107,7 +107,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
     private async ValueTask<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
         var claimsOf = new int[timers.Count];
-        var link = _link ??= await connector.ConnectAsync(cancel);
+        var link = _link ??= await connector.ConnectForSchedulerAsync(cancel);
         if (_db < 0) _db = connector.ConfiguredDatabase;
         var outcomes = new Outcome[timers.Count];
         for (int attempt = 0; ; attempt++)

@@ -40,7 +40,7 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, TimerLibrar
 
     private async Task<bool> LibraryPresentAsync(CancellationToken cancel)
     {
-        await using var link = await connector.ConnectAsync(cancel);
+        await using var link = await connector.ConnectForSchedulerAsync(cancel);
         bool loading = false;
         while (true)
         {

@@ -32,10 +32,14 @@ public sealed class UpstreamConnector
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _options.UpstreamDatabase;
 
-    public async Task<UpstreamLink> ConnectAsync(CancellationToken cancel)
+    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(_epoll?.TakeLoop(), cancel);
+
+    /// <summary>A connection of the scheduler's: with the epoll transport on a loop of its own, so that firing never
+    /// holds up a thread that serves clients.</summary>
+    public Task<UpstreamLink> ConnectForSchedulerAsync(CancellationToken cancel) => ConnectAsync(_epoll?.SchedulerLoop, cancel);
+
+    private async Task<UpstreamLink> ConnectAsync(EpollLoop? loop, CancellationToken cancel)
     {
-        // Taken before the first await: the listener sets the client's loop on this thread around the call.
-        var loop = _epoll?.TakeLoop();
         var (host, port) = _endpoint.HostAndPort;
         Socket socket;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))

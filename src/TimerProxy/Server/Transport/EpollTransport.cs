@@ -9,7 +9,8 @@ namespace RedisTimer.Proxy.Server.Transport;
 /// <summary>
 /// The epoll transport (<c>Proxy:Transport</c> = <c>epoll</c>): <c>Proxy:EpollThreads</c> event loops, started at
 /// first use. Each accepted client is given a loop round-robin, and its upstream connection is opened on the same
-/// loop (<see cref="Prefer"/>), so a request and its reply are handled on one thread.
+/// loop (<see cref="Prefer"/>), so a request and its reply are handled on one thread. The proxy's own connections
+/// (firing, the start-up check) have a loop of their own, so a burst of fires never delays a client's reply there.
 /// </summary>
 public sealed class EpollTransport : IDisposable
 {
@@ -41,6 +42,21 @@ public sealed class EpollTransport : IDisposable
     {
         var loops = _loops ?? Start();
         return loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)loops.Length)];
+    }
+
+    private EpollLoop? _schedulerLoop;
+
+    /// <summary>The loop of the scheduler's own connections, apart from every client's.</summary>
+    internal EpollLoop SchedulerLoop
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return _schedulerLoop ??= new EpollLoop("epoll-scheduler", e => _logger.LogError(e, "epoll loop callback failed"));
+            }
+        }
     }
 
     private EpollLoop[] Start()
@@ -164,6 +180,7 @@ public sealed class EpollTransport : IDisposable
             _disposed = true;
             loops = _loops;
         }
+        _schedulerLoop?.Dispose();
         if (loops is null) return;
         foreach (var loop in loops) loop.Dispose();
     }
