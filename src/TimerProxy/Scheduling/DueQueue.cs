@@ -1,5 +1,3 @@
-using StackExchange.Redis;
-
 namespace RedisTimer.Proxy.Scheduling;
 
 /// <summary>
@@ -9,7 +7,7 @@ namespace RedisTimer.Proxy.Scheduling;
 public sealed class DueQueue
 {
     private readonly PriorityQueue<ScheduledTimer, double> _heap = new();
-    private readonly Dictionary<(int, RedisKey), ScheduledTimer> _current = new();
+    private readonly Dictionary<TimerSlot, ScheduledTimer> _current = new();
     private readonly object _sync = new();
 
     public int Count { get { lock (_sync) return _current.Count; } }
@@ -19,23 +17,24 @@ public sealed class DueQueue
     {
         lock (_sync)
         {
-            if (_current.TryGetValue(timer.Slot, out var existing) && existing.Version == timer.Version && existing.DueMs == timer.DueMs)
+            if (_current.TryGetValue(timer.Slot, out var existing) && existing.Version.SequenceEqual(timer.Version)
+                && existing.DueMs == timer.DueMs)
                 return false;
             _current[timer.Slot] = timer;
             _heap.Enqueue(timer, timer.DueMs);
             CompactIfMostlyStale();
-            return _heap.TryPeek(out var first, out _) && ReferenceEquals(first, timer);
+            return _heap.TryPeek(out var first, out _) && first.IsSameAs(timer);
         }
     }
 
-    public void Remove(int db, RedisKey id)
+    public void Remove(TimerSlot slot)
     {
-        lock (_sync) _current.Remove((db, id));
+        lock (_sync) _current.Remove(slot);
     }
 
-    public bool Contains(int db, RedisKey id, double dueMs)
+    public bool Contains(TimerSlot slot, double dueMs)
     {
-        lock (_sync) return _current.TryGetValue((db, id), out var t) && t.DueMs == dueMs;
+        lock (_sync) return _current.TryGetValue(slot, out var t) && t.DueMs == dueMs;
     }
 
     /// <summary>The earliest due time, or null when empty.</summary>
@@ -48,10 +47,10 @@ public sealed class DueQueue
         }
     }
 
-    /// <summary>Takes up to <paramref name="max"/> timers due at <paramref name="nowMs"/>.</summary>
-    public List<ScheduledTimer> TakeDue(double nowMs, int max)
+    /// <summary>Moves up to <paramref name="max"/> timers due at <paramref name="nowMs"/> into <paramref name="due"/> (cleared first).</summary>
+    public void TakeDue(double nowMs, int max, List<ScheduledTimer> due)
     {
-        var due = new List<ScheduledTimer>();
+        due.Clear();
         lock (_sync)
         {
             while (due.Count < max)
@@ -63,12 +62,11 @@ public sealed class DueQueue
                 due.Add(first);
             }
         }
-        return due;
     }
 
     private void SkipStale()
     {
-        while (_heap.TryPeek(out var first, out _) && !(_current.TryGetValue(first.Slot, out var cur) && ReferenceEquals(cur, first)))
+        while (_heap.TryPeek(out var first, out _) && !(_current.TryGetValue(first.Slot, out var cur) && cur.IsSameAs(first)))
             _heap.Dequeue();
     }
 

@@ -1,8 +1,7 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
-using System.Globalization;
 using System.Buffers.Text;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
@@ -14,32 +13,40 @@ namespace RedisTimer.Proxy.Scheduling;
 /// <summary>What became of one timer handed to <see cref="FireConnection.FireAsync"/>.</summary>
 public enum FireResult : byte { Fired, FiredWithFunctionError, Stale }
 
+/// <summary>One timer's outcome; for a fired LOOP timer, its re-armed form (new version and due time).</summary>
+public readonly record struct FireOutcome(FireResult Result, ScheduledTimer Rearmed, string? FunctionError)
+{
+    public static readonly FireOutcome Stale = new(FireResult.Stale, default, null);
+}
+
 /// <summary>
 /// The scheduler's own connection for firing, speaking RESP directly so that a batch costs two round trips
 /// and never blocks a thread: (1) WATCH the ids and read their versions; (2) for the timers still in the
 /// version the scheduler loaded, MULTI / the claim (DEL+ZREM, or the LOOP re-arm) / FCALL user function / EXEC. A timer changed
 /// before the WATCH fails the version check and is left out; one changed after it makes EXEC abort and
 /// the batch is checked again. So a reset, kill or another proxy's fire is never followed by a fire of
-/// the old definition.
+/// the old definition. Replies are read as they arrive, never materialised: of a function's reply only
+/// "error or not, and the error's text" is kept, so a batch allocates next to nothing.
 /// </summary>
 public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposable
 {
     private UpstreamLink? _link;
+    private RespReplyReader? _replies;
     private int _db = -1;
 
-    /// <summary>For a re-armed LOOP timer, its new version and due time.</summary>
-    public sealed record Outcome(FireResult Result, string? Version, double DueMs, string? FunctionError)
-    {
-        public static readonly Outcome Stale = new(FireResult.Stale, null, 0, null);
-    }
+    // Per batch, reused: a fire runs on one loop at a time.
+    private FireOutcome[] _outcomes = [];
+    private readonly List<int> _current = new();
+    private int[] _claims = [];
 
     // As the library's EVENT_HORIZON_MS: re-arms further ahead are found by reconciliation.
     private const double EventHorizonMs = 10000;
 
     /// <param name="nowMs">The Redis server's time as the scheduler knows it: a LOOP timer's next due time is counted from it.</param>
+    /// <returns>Each timer's outcome, in order; valid until the next fire.</returns>
     // Pooled: a fire awaits the network several times, and each await would otherwise box a state machine.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<Outcome[]> FireAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
+    public async ValueTask<ArraySegment<FireOutcome>> FireAsync(int db, List<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
         // A connection that stops answering (a peer gone without a reset) must not stall firing for minutes.
         // One timeout source serves fire after fire (reset when a fire completes), not one per fire.
@@ -104,140 +111,191 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Outcome[]> FireCoreAsync(int db, IReadOnlyList<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
+    private async ValueTask<ArraySegment<FireOutcome>> FireCoreAsync(int db, List<ScheduledTimer> timers, double nowMs, CancellationToken cancel)
     {
-        var claimsOf = new int[timers.Count];
         var link = _link ??= await connector.ConnectForSchedulerAsync(cancel);
+        var replies = _replies ??= new RespReplyReader(link.Input);
         if (_db < 0) _db = connector.ConfiguredDatabase;
-        var outcomes = new Outcome[timers.Count];
+        if (_outcomes.Length < timers.Count)
+        {
+            _outcomes = new FireOutcome[timers.Count];
+            _claims = new int[timers.Count];
+        }
+        var outcomes = new ArraySegment<FireOutcome>(_outcomes, 0, timers.Count);
+        var current = _current;
         for (int attempt = 0; ; attempt++)
         {
             var output = link.Output;
-            int expected = 0;
-            if (db != _db)
-            {
-                Write(output, "SELECT", db);
-                expected++;
-            }
-            RespWriter.WriteArrayHeader(output, 1 + timers.Count);
-            RespWriter.WriteBulkString(output, "WATCH"u8);
-            foreach (var t in timers) RespWriter.WriteBulkString(output, (byte[])t.Id!);
-            expected++;
-            foreach (var t in timers) Command(output, "HGET"u8, (byte[])t.Id!, "ver"u8);
-            expected += timers.Count;
+            bool select = db != _db;
+            WriteCheck(output, select ? db : -1, timers);
             await output.FlushAsync(cancel);
-            var replies = await ReadAsync(link.Input, expected, cancel);
-            if (db != _db)
-            {
-                if (replies[0].IsError) await RefusedAsync(link, replies[0], cancel);
-                _db = db;
-            }
-            int first = replies.Length - timers.Count;
-            var current = new List<int>();
+
+            string? refused = null;
+            if (select && await replies.SkipAsync(cancel) is { } selectError) refused = selectError;
+            await replies.SkipAsync(cancel); // WATCH
+            current.Clear();
             for (int i = 0; i < timers.Count; i++)
             {
-                var ver = replies[first + i];
+                var ver = await replies.NextAsync(cancel);
                 // WRONGTYPE: the key is no timer now. Any other error (LOADING after a restart, BUSY) says
                 // nothing about the timer: the batch is tried again.
-                if (ver.IsError && !ver.Text.StartsWith("WRONGTYPE", StringComparison.Ordinal)) await RefusedAsync(link, ver, cancel);
-                // Decoded as the loaded version was (UTF-8): a version of other bytes, written by hand, must still
-                // match itself, or it would be refused, read again and refused without end.
-                if (!ver.IsError && ver.Bytes is not null && Encoding.UTF8.GetString(ver.Bytes) == timers[i].Version) current.Add(i);
-                else outcomes[i] = Outcome.Stale;
+                if (ver.IsError && !ver.Text.StartsWith("WRONGTYPE", StringComparison.Ordinal)) refused ??= ver.Text;
+                // Bytes against bytes: a version written by hand in any encoding still matches itself.
+                else if (!ver.IsError && !ver.IsNull && ver.ContentEquals(timers[i].Version)) current.Add(i);
+                else outcomes[i] = FireOutcome.Stale;
             }
+            if (refused is not null) await RefusedAsync(link, replies, refused, cancel);
+            if (select) _db = db;
             if (current.Count == 0)
             {
                 Command(output, "UNWATCH"u8);
                 await output.FlushAsync(cancel);
-                await ReadAsync(link.Input, 1, cancel);
+                await replies.SkipAsync(cancel);
+                replies.Release();
                 return outcomes;
             }
 
-            // The claim is plain commands, not a library call: it cannot fail while the user's function runs
-            // (a missing library would otherwise leave a fired timer in place, to fire again).
-            Command(output, "MULTI"u8);
-            int queued = 0;
-            var rearmed = new (string Version, double DueMs)[timers.Count];
-            foreach (int i in current)
-            {
-                var t = timers[i];
-                byte[] id = (byte[])t.Id!;
-                if (t.Loop)
-                {
-                    double dueMs = nowMs + t.IntervalMs;
-                    string due = dueMs.ToString("F3", CultureInfo.InvariantCulture);
-                    string version = ((long)(nowMs * 1000)).ToString(CultureInfo.InvariantCulture) + "f";
-                    if (version == t.Version) version += "f";
-                    rearmed[i] = (version, dueMs);
-                    Write(output, "HSET", id, "due", due, "ver", version);
-                    Write(output, "ZADD", TimerSchema.IndexKey, due, id);
-                    queued += 2;
-                    if (t.IntervalMs <= EventHorizonMs)
-                    {
-                        Write(output, "PUBLISH", TimerSchema.EventsChannel, (byte[])[.. Encoding.ASCII.GetBytes($"{db}:{due}:"), .. id]);
-                        queued++;
-                    }
-                }
-                else
-                {
-                    Command(output, "DEL"u8, id);
-                    Command(output, "ZREM"u8, IndexKey, id);
-                    queued += 2;
-                }
-                claimsOf[i] = queued;
-                WriteUserCall(output, t.Definition);
-            }
-            Command(output, "EXEC"u8);
+            int queued = WriteTransaction(output, db, timers, current, nowMs, outcomes);
             await output.FlushAsync(cancel);
-            var exec = await ReadAsync(link.Input, 2 + queued + current.Count, cancel);
-            var results = exec[^1];
-            if (results.IsError) throw new RedisServerException("EXEC: " + results.Text);
-            if (results.Items is null)
+            string? queueError = null;
+            for (int q = 0; q < 1 + queued + current.Count; q++) queueError ??= await replies.SkipAsync(cancel); // MULTI, QUEUED..
+            var exec = await replies.NextHeaderAsync(cancel);
+            if (exec.IsError) throw new RedisServerException("EXEC: " + exec.Text + (queueError is null ? "" : $" ({queueError})"));
+            if (exec.IsNull)
             {
                 // A watched timer changed between the check and EXEC: check again (bounded, then give up
                 // on this batch; the scheduler reloads changed timers from their events).
                 if (attempt < 3) continue;
-                foreach (int i in current) outcomes[i] = Outcome.Stale;
+                foreach (int i in current) outcomes[i] = FireOutcome.Stale;
+                replies.Release();
                 return outcomes;
             }
-            for (int j = 0; j < current.Count; j++)
+            int element = 0, calls = 0;
+            foreach (int i in current)
             {
-                int i = current[j];
-                var call = results.Items[claimsOf[i] + j]; // the user's call follows its timer's claim
-                var rearm = timers[i].Loop ? rearmed[i] : default;
-                outcomes[i] = new Outcome(call.IsError ? FireResult.FiredWithFunctionError : FireResult.Fired,
-                    rearm.Version, rearm.DueMs, call.IsError ? call.Text : null);
+                // The user's call follows its timer's claim: results are claims and calls, in the order queued.
+                for (; element < _claims[i] + calls; element++) await replies.SkipAsync(cancel);
+                string? error = await replies.SkipAsync(cancel);
+                element++;
+                calls++;
+                outcomes[i] = new FireOutcome(error is null ? FireResult.Fired : FireResult.FiredWithFunctionError, outcomes[i].Rearmed, error);
             }
+            replies.Release();
             return outcomes;
         }
     }
 
+    // [SELECT db] WATCH ids.. then HGET id ver for each.
+    private static void WriteCheck(PipeWriter output, int select, List<ScheduledTimer> timers)
+    {
+        if (select >= 0) Command(output, "SELECT"u8, select);
+        RespWriter.WriteArrayHeader(output, 1 + timers.Count);
+        RespWriter.WriteBulkString(output, "WATCH"u8);
+        foreach (var t in timers) RespWriter.WriteBulkString(output, t.Id);
+        foreach (var t in timers) Command(output, "HGET"u8, t.Id, "ver"u8);
+    }
+
+    /// <summary>
+    /// MULTI, then for each current timer its claim and the user's FCALL, then EXEC; notes where each timer's call
+    /// falls among the results, and a LOOP timer's re-armed form. Returns the number of commands queued.
+    /// </summary>
+    // The claim is plain commands, not a library call: it cannot fail while the user's function runs
+    // (a missing library would otherwise leave a fired timer in place, to fire again).
+    private int WriteTransaction(PipeWriter output, int db, List<ScheduledTimer> timers, List<int> current, double nowMs,
+        ArraySegment<FireOutcome> outcomes)
+    {
+        Command(output, "MULTI"u8);
+        int queued = 0;
+        Span<byte> due = stackalloc byte[32];
+        Span<byte> version = stackalloc byte[32];
+        foreach (int i in current)
+        {
+            var t = timers[i];
+            var id = t.Id;
+            var rearmed = default(ScheduledTimer);
+            if (t.Loop)
+            {
+                double dueMs = nowMs + t.IntervalMs;
+                Utf8Formatter.TryFormat(dueMs, due, out int dueLength, new StandardFormat('F', 3));
+                Utf8Formatter.TryFormat((long)(nowMs * 1000), version, out int versionLength);
+                version[versionLength++] = (byte)'f';
+                if (version[..versionLength].SequenceEqual(t.Version)) version[versionLength++] = (byte)'f';
+                rearmed = t.Rearmed(version[..versionLength], dueMs);
+                RespWriter.WriteArrayHeader(output, 6);
+                RespWriter.WriteBulkString(output, "HSET"u8);
+                RespWriter.WriteBulkString(output, id);
+                RespWriter.WriteBulkString(output, "due"u8);
+                RespWriter.WriteBulkString(output, due[..dueLength]);
+                RespWriter.WriteBulkString(output, "ver"u8);
+                RespWriter.WriteBulkString(output, version[..versionLength]);
+                RespWriter.WriteArrayHeader(output, 4);
+                RespWriter.WriteBulkString(output, "ZADD"u8);
+                RespWriter.WriteBulkString(output, IndexKey);
+                RespWriter.WriteBulkString(output, due[..dueLength]);
+                RespWriter.WriteBulkString(output, id);
+                queued += 2;
+                if (t.IntervalMs <= EventHorizonMs)
+                {
+                    WritePublish(output, db, due[..dueLength], id);
+                    queued++;
+                }
+            }
+            else
+            {
+                Command(output, "DEL"u8, id);
+                Command(output, "ZREM"u8, IndexKey, id);
+                queued += 2;
+            }
+            _claims[i] = queued;
+            outcomes[i] = new FireOutcome(FireResult.Fired, rearmed, null);
+            WriteUserCall(output, t.Definition);
+        }
+        Command(output, "EXEC"u8);
+        return queued;
+    }
+
+    // PUBLISH events "<db>:<due>:<id>", as the library announces a change.
+    private static void WritePublish(PipeWriter output, int db, ReadOnlySpan<byte> due, ReadOnlySpan<byte> id)
+    {
+        Span<byte> number = stackalloc byte[11];
+        Utf8Formatter.TryFormat(db, number, out int dbLength);
+        RespWriter.WriteArrayHeader(output, 3);
+        RespWriter.WriteBulkString(output, "PUBLISH"u8);
+        RespWriter.WriteBulkString(output, EventsChannel);
+        // The message is written as a bulk string by hand: its parts are not contiguous anywhere else.
+        int length = dbLength + 1 + due.Length + 1 + id.Length;
+        var header = output.GetSpan(16 + length);
+        int at = 0;
+        header[at++] = (byte)'$';
+        Utf8Formatter.TryFormat(length, header[at..], out int n);
+        at += n;
+        header[at++] = (byte)'\r';
+        header[at++] = (byte)'\n';
+        number[..dbLength].CopyTo(header[at..]);
+        at += dbLength;
+        header[at++] = (byte)':';
+        due.CopyTo(header[at..]);
+        at += due.Length;
+        header[at++] = (byte)':';
+        id.CopyTo(header[at..]);
+        at += id.Length;
+        header[at++] = (byte)'\r';
+        header[at++] = (byte)'\n';
+        output.Advance(at);
+    }
+
     /// <summary>Redis refused the check: nothing is watched any more, and the connection stays usable.</summary>
-    private static async Task RefusedAsync(UpstreamLink link, RespValue error, CancellationToken cancel)
+    private static async Task RefusedAsync(UpstreamLink link, RespReplyReader replies, string error, CancellationToken cancel)
     {
         Command(link.Output, "UNWATCH"u8);
         await link.Output.FlushAsync(cancel);
-        await ReadAsync(link.Input, 1, cancel);
-        throw new RedisServerException(error.Text);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<RespValue[]> ReadAsync(PipeReader input, int count, CancellationToken cancel)
-    {
-        var values = new RespValue[count];
-        int got = 0;
-        while (got < count)
-        {
-            var result = await input.ReadAsync(cancel);
-            var reader = new SequenceReader<byte>(result.Buffer);
-            while (got < count && RespValue.TryRead(ref reader, out var value)) values[got++] = value;
-            input.AdvanceTo(reader.Position, result.Buffer.End);
-            if (got < count && result.IsCompleted) throw new IOException("the fire connection was closed");
-        }
-        return values;
+        await replies.SkipAsync(cancel);
+        replies.Release();
+        throw new RedisServerException(error);
     }
 
     private static readonly byte[] IndexKey = Encoding.ASCII.GetBytes(TimerSchema.IndexKey);
+    private static readonly byte[] EventsChannel = Encoding.ASCII.GetBytes(TimerSchema.EventsChannel);
 
     // The commands of every fire, written without encoding their constant parts each time.
     private static void Command(PipeWriter output, ReadOnlySpan<byte> name)
@@ -253,6 +311,13 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         RespWriter.WriteBulkString(output, a);
     }
 
+    private static void Command(PipeWriter output, ReadOnlySpan<byte> name, int a)
+    {
+        Span<byte> number = stackalloc byte[11];
+        Utf8Formatter.TryFormat(a, number, out int length);
+        Command(output, name, number[..length]);
+    }
+
     private static void Command(PipeWriter output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
         RespWriter.WriteArrayHeader(output, 3);
@@ -263,7 +328,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
 
     /// <summary>FCALL fn numkeys keys.. args.., straight from the stored definition {fn, iv, loop, numkeys, keys.., args..}
     /// (checked when the timer was loaded).</summary>
-    private static void WriteUserCall(PipeWriter output, byte[] definition)
+    private static void WriteUserCall(PipeWriter output, ReadOnlySpan<byte> definition)
     {
         var def = new MsgPackStrings.Reader(definition);
         RespWriter.WriteArrayHeader(output, (int)def.Count - 1);
@@ -275,29 +340,11 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         while (def.TryRead(out var item)) RespWriter.WriteBulkString(output, item);
     }
 
-    private static void Write(PipeWriter output, params object[] args)
-    {
-        RespWriter.WriteArrayHeader(output, args.Length);
-        foreach (var a in args)
-        {
-            switch (a)
-            {
-                case byte[] b: RespWriter.WriteBulkString(output, b); break;
-                case string[] texts: foreach (var t in texts) RespWriter.WriteBulkString(output, Encoding.UTF8.GetBytes(t)); break;
-                case string s: RespWriter.WriteBulkString(output, Encoding.UTF8.GetBytes(s)); break;
-                case int n: RespWriter.WriteBulkString(output, Encoding.ASCII.GetBytes(n.ToString())); break;
-                default: throw new ArgumentException($"unsupported argument {a.GetType()}");
-            }
-        }
-    }
-
-
-
-
     private async Task ResetAsync()
     {
         var link = _link;
         _link = null;
+        _replies = null;
         _db = -1;
         if (link is not null) await link.DisposeAsync();
     }

@@ -154,10 +154,11 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
         if (first <= 0 || second < 0 || !int.TryParse(Encoding.ASCII.GetString(bytes, 0, first), out int db)) return;
         double.TryParse(Encoding.ASCII.GetString(bytes, first + 1, second - first - 1), System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out double due);
-        var id = (RedisKey)bytes.AsSpan(second + 1).ToArray();
+        byte[] idBytes = bytes.AsSpan(second + 1).ToArray();
+        var id = (RedisKey)idBytes;
         if (due > _clock.NowMs + _options.WindowMs)
         {
-            _queue.Remove(db, id); // its old form, if held, is no longer what will fire
+            _queue.Remove(TimerSlot.Of(db, idBytes)); // its old form, if held, is no longer what will fire
             NoteDatabase(db);
             return;
         }
@@ -321,7 +322,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
             entries = await IndexPages.ReadAsync(db, TimerSchema.IndexKey, double.NegativeInfinity, Exclude.None, horizon, _options.MaxLoaded);
             _reconciledTo[dbNumber] = entries.Count < _options.MaxLoaded ? horizon : entries[^1].Score;
         }
-        var missing = entries.Where(e => !_queue.Contains(dbNumber, (byte[])e.Element!, e.Score)).ToList();
+        var missing = entries.Where(e => !_queue.Contains(TimerSlot.Of(dbNumber, (byte[])e.Element!), e.Score)).ToList();
         if (missing.Count == 0) return;
         var ids = missing.Select(e => (Db: dbNumber, Id: (RedisKey)(byte[])e.Element!)).ToList();
         var loads = ids.Select(e => LoadAsync(db, dbNumber, e.Id)).ToArray();
@@ -336,44 +337,44 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
 
     private static readonly RedisValue[] Fields = [TimerSchema.Tag, "ver", "due", "def"];
 
-    private static readonly ScheduledTimer Unreadable = new(-1, default, "", 0, false, 0, []);
+    private enum Loaded : byte { Timer, NotATimer, Unreadable }
 
-    private static async Task<ScheduledTimer?> LoadAsync(IDatabase db, int dbNumber, RedisKey id)
+    private static async Task<(Loaded, ScheduledTimer)> LoadAsync(IDatabase db, int dbNumber, RedisKey id)
     {
         try
         {
             var h = await db.HashGetAsync(id, Fields);
-            if (h[0].IsNull || h[1].IsNull || h[2].IsNull || h[3].IsNull) return null;
-            return ScheduledTimer.FromFields(dbNumber, id, (string)h[1]!, (string)h[2]!, (byte[])h[3]!);
+            if (h[0].IsNull || h[1].IsNull || h[2].IsNull || h[3].IsNull) return (Loaded.NotATimer, default);
+            return (Loaded.Timer, ScheduledTimer.FromFields(dbNumber, (byte[])id!, (byte[])h[1]!, (string)h[2]!, (byte[])h[3]!));
         }
         catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE"))
         {
-            return null; // not a hash: not a timer
+            return (Loaded.NotATimer, default); // not a hash: not a timer
         }
         catch (Exception e) when (e is RedisException or TimeoutException or FormatException or InvalidDataException
                                       or IndexOutOfRangeException or ArgumentException)
         {
             // Unreadable now (a timeout) or malformed (written by hand): neither fired nor dropped from the
             // index; the fire-time version check and later passes decide.
-            return Unreadable;
+            return (Loaded.Unreadable, default);
         }
     }
 
     // Puts loaded timers due within the window in the queue (later ones come with a later reconciliation);
     // returns the ids that are not timers.
-    private List<RedisKey> Apply(IEnumerable<ScheduledTimer?> loaded, List<(int Db, RedisKey Id)> ids)
+    private List<RedisKey> Apply(IEnumerable<(Loaded, ScheduledTimer)> loaded, List<(int Db, RedisKey Id)> ids)
     {
         double horizon = _clock.NowMs + _options.WindowMs;
         var gone = new List<RedisKey>();
         bool earlier = false;
         int i = 0;
-        foreach (var timer in loaded)
+        foreach (var (status, timer) in loaded)
         {
             var (db, id) = ids[i++];
-            if (ReferenceEquals(timer, Unreadable)) continue;
-            if (timer is null)
+            if (status == Loaded.Unreadable) continue;
+            if (status == Loaded.NotATimer)
             {
-                _queue.Remove(db, id);
+                _queue.Remove(TimerSlot.Of(db, (byte[])id!));
                 gone.Add(id);
             }
             else if (timer.DueMs <= horizon)
@@ -394,9 +395,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     {
         int failures = 0;
         await _fire.OpenAsync(stop);
+        var due = new List<ScheduledTimer>(_options.FireBatchSize);
         while (!stop.IsCancellationRequested)
         {
-            var due = _queue.TakeDue(_clock.NowMs, _options.FireBatchSize);
+            _queue.TakeDue(_clock.NowMs, _options.FireBatchSize, due);
             if (due.Count == 0)
             {
                 // Timed waits are only as fine as the OS timer (about a millisecond, more under load): wait
@@ -455,10 +457,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
     }
 
     // Touched by the fire loop only.
-    private readonly HashSet<(int, RedisKey)> _rereadAfterStale = new();
+    private readonly HashSet<TimerSlot> _rereadAfterStale = new();
     private long _rereadPass = -1;
 
-    private void Account(List<ScheduledTimer> timers, FireConnection.Outcome[] outcomes)
+    private void Account(List<ScheduledTimer> timers, ArraySegment<FireOutcome> outcomes)
     {
         bool earlier = false;
         for (int i = 0; i < timers.Count; i++)
@@ -480,7 +482,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                     _rereadAfterStale.Clear();
                     _rereadPass = pass;
                 }
-                if (_rereadAfterStale.Add(t.Slot)) _events.Writer.TryWrite((t.Db, t.Id));
+                if (_rereadAfterStale.Add(t.Slot)) _events.Writer.TryWrite((t.Db, (RedisKey)t.Id.ToArray()));
                 continue;
             }
             Interlocked.Increment(ref _fired);
@@ -490,11 +492,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
                 FunctionErrorCounter.Add(1);
-                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", (string?)t.Id, t.Db,
+                _logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", t.IdText, t.Db,
                     t.FunctionName, outcome.FunctionError);
             }
-            if (t.Loop && outcome.Version is { } version)
-                earlier |= _queue.Upsert(t with { Version = version, DueMs = outcome.DueMs });
+            if (!outcome.Rearmed.IsEmpty) earlier |= _queue.Upsert(outcome.Rearmed);
         }
         if (earlier) Release(_wakeFire);
     }
