@@ -47,6 +47,7 @@ public static class ProxyHost
                 services.AddOptions<TimerOptions>().Bind(context.Configuration.GetSection(TimerOptions.Section)).ValidateOnStart();
                 services.AddSingleton<IValidateOptions<TimerOptions>, TimerOptionsValidation>();
                 services.AddSingleton<TimerScheduler>();
+                services.AddSingleton<ITimerActivation>(sp => sp.GetRequiredService<TimerScheduler>());
                 // Hosted services start in order: the upstream must be known before the listener accepts.
                 services.AddHostedService<EmbeddedRedis>();
                 services.AddHostedService<UpstreamWatch>();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
 using RedisTimer.Proxy.Timers;
+using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Upstream;
 using RedisTimer.Resp;
 
@@ -13,7 +14,7 @@ namespace RedisTimer.Proxy.Server;
 /// <summary>The listener (Server/Transport) hands each accepted client here; the session sees only pipes.</summary>
 public sealed class ClientConnectionHandler(
     UpstreamConnector connector,
-    TimerLibrary timers,
+    ITimerActivation timers,
     IHostApplicationLifetime lifetime,
     IOptions<ProxyOptions> options,
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Commands;
 using RedisTimer.Proxy.Server.Replies;
+using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Resp;
 
@@ -29,7 +30,7 @@ public sealed class ClientSession
     private volatile bool _upstreamCloseExpected;
     private volatile bool _stopReadingClient;
 
-    private readonly TimerLibrary _timers;
+    private readonly ITimerActivation _timers;
     private CommandInfo _command = CommandTable.Forward; // of the frame being scanned
     private bool _wholeFrame;            // the frame being scanned is handled by the proxy, not streamed
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
@@ -40,7 +41,7 @@ public sealed class ClientSession
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
-        TimeSpan drain, TimerLibrary timers, int initialDb, ILogger logger)
+        TimeSpan drain, ITimerActivation timers, int initialDb, ILogger logger)
     {
         _timers = timers;
         _db = initialDb;
@@ -104,7 +105,7 @@ public sealed class ClientSession
                     // The frames before it are on their way; this one waits for the library, then is read again.
                     input.AdvanceTo(consumed, consumed);
                     await output.FlushAsync();
-                    await _timers.EnsureLoadedAsync();
+                    await _timers.EnsureActiveAsync();
                     continue;
                 }
                 input.AdvanceTo(consumed, buffer.End);
@@ -165,11 +166,11 @@ public sealed class ClientSession
                     _command = CommandTable.Find(_scanner.Name);
                     if (_command.Has(CommandFlags.ClosesConnection)) _upstreamCloseExpected = true;
                     _wholeFrame = _command.Has(CommandFlags.WholeFrame) && !_oversizedFrame
-                        && (!_command.Has(CommandFlags.WhileTimersExist) || _timers.IsLoaded);
+                        && (!_command.Has(CommandFlags.WhileTimersExist) || _timers.IsActive);
                     // Only a whole TIMER.NEW may join the gathered ones; anything else is numbered after them.
                     if (!_wholeFrame || _command != CommandTable.TimerNew) SendMerged(output);
                     _merger.Note(_command, _scanner.ArgumentCount);
-                    if (_wholeFrame && _command.Has(CommandFlags.TimerCommand) && !_timers.IsLoaded)
+                    if (_wholeFrame && _command.Has(CommandFlags.TimerCommand) && !_timers.IsActive)
                     {
                         SendMerged(output);
                         Copy(buffer.Slice(forwardFrom, frameStart), output);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Upstream;
 using StackExchange.Redis;
 
@@ -12,7 +13,7 @@ namespace RedisTimer.Proxy.Timers;
 /// timers may exist: the library is refreshed and the scheduler starts, so a restarted proxy fires what is
 /// due (overdue timers at once). If not, nothing more is sent until a client uses a timer command.
 /// </summary>
-public sealed class ExistingTimersCheck(UpstreamConnector connector, TimerLibrary library, ILogger<ExistingTimersCheck> logger)
+public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActivation timers, ILogger<ExistingTimersCheck> logger)
     : BackgroundService
 {
     private static readonly byte[] Query = "*4\r\n$8\r\nFUNCTION\r\n$4\r\nLIST\r\n$11\r\nLIBRARYNAME\r\n$10\r\nredistimer\r\n"u8.ToArray();
@@ -26,7 +27,7 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, TimerLibrar
                 if (await LibraryPresentAsync(stopping))
                 {
                     logger.LogInformation("Timer library found in Redis: resuming timers");
-                    await library.EnsureLoadedAsync();
+                    await timers.EnsureActiveAsync();
                 }
                 return;
             }

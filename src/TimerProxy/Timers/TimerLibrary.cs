@@ -7,74 +7,20 @@ using StackExchange.Redis;
 namespace RedisTimer.Proxy.Timers;
 
 /// <summary>
-/// The proxy's Redis Function library (timer-library.lua). Loaded lazily, at the first timer command or
-/// when timers are found at start-up, with FUNCTION LOAD REPLACE; loaded again when it goes missing
-/// (FUNCTION FLUSH/DELETE, a Redis restart without persistence).
+/// The proxy's Redis Function library (timer-library.lua), loaded with FUNCTION LOAD REPLACE when timers are
+/// activated (<see cref="Scheduling.ITimerActivation"/>), and again when it goes missing (FUNCTION FLUSH/DELETE,
+/// a Redis restart without persistence).
 /// </summary>
 public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> logger)
 {
     public static readonly string Source = ReadSource();
 
-    private readonly object _sync = new();
-    private Task? _loading;
-    private volatile bool _loaded;
-
-    /// <summary>
-    /// Called once, when the library is first loaded (timers may now exist); the first timer command waits
-    /// for it, so the scheduler is listening for changes before any timer is created.
-    /// </summary>
-    public Func<Task>? Activated { get; set; }
-
-    /// <summary>Called when a timer command loads the library again after the scheduler went idle: the timer it
-    /// creates may be announced while the scheduler's subscription is still reconnecting (Redis restarted), so
-    /// the scheduler must look at the index rather than wait for an event.</summary>
-    public Action? Reloaded { get; set; }
-
-    /// <summary>True once this proxy loaded the library; from then on keyspace commands are rewritten.</summary>
-    public bool IsLoaded => _loaded;
-
-    public Task EnsureLoadedAsync()
-    {
-        if (_loaded) return Task.CompletedTask;
-        lock (_sync)
-        {
-            if (_loading is null || _loading.IsFaulted) _loading = LoadAsync();
-            return _loading;
-        }
-    }
-
-    private async Task LoadAsync()
+    /// <summary>Loads (or replaces) the library in Redis.</summary>
+    public async Task LoadAsync()
     {
         var mux = await control.GetAsync();
         await mux.GetDatabase().ExecuteAsync("FUNCTION", "LOAD", "REPLACE", Source);
         logger.LogInformation("Timer library '{Library}' loaded", TimerSchema.LibraryName);
-        // Timer commands are rewritten only once the scheduler listens; if it cannot start, the next
-        // timer command tries again (and its client gets the error) rather than timers silently not firing.
-        if (!_activated && Activated is { } activated)
-        {
-            await activated();
-            _activated = true;
-        }
-        else
-        {
-            Reloaded?.Invoke();
-        }
-        _loaded = true;
-    }
-
-    private bool _activated;
-
-    /// <summary>
-    /// No timers are left: the next timer command loads the library again (so a Redis restarted without
-    /// persistence, or a FUNCTION FLUSH meanwhile, costs nothing), and keyspace commands pass unchanged.
-    /// </summary>
-    public void MarkIdle()
-    {
-        lock (_sync)
-        {
-            _loaded = false;
-            _loading = null;
-        }
     }
 
     /// <summary>The functions the library registers; the proxy calls them by name.</summary>

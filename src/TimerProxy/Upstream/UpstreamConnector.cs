@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -34,11 +35,24 @@ public sealed class UpstreamConnector
 
     public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(_epoll?.TakeLoop(), cancel);
 
-    /// <summary>A connection of the scheduler's: with the epoll transport on a loop of its own, so that firing never
-    /// holds up a thread that serves clients.</summary>
-    public Task<UpstreamLink> ConnectForSchedulerAsync(CancellationToken cancel) => ConnectAsync(_epoll?.SchedulerLoop, cancel);
+    /// <summary>A connection of the scheduler's: on an epoll loop of its own, or (sockets transport) continuing on a
+    /// thread of its own, so that firing never holds up a thread that serves clients.</summary>
+    public Task<UpstreamLink> ConnectForSchedulerAsync(CancellationToken cancel) =>
+        ConnectAsync(_epoll?.SchedulerLoop, cancel, _epoll is null ? SchedulerThread : null);
 
-    private async Task<UpstreamLink> ConnectAsync(EpollLoop? loop, CancellationToken cancel)
+    private DedicatedPipeScheduler? _schedulerThread;
+
+    private DedicatedPipeScheduler SchedulerThread
+    {
+        get
+        {
+            if (_schedulerThread is { } existing) return existing;
+            var created = new DedicatedPipeScheduler("upstream-scheduler", _ => { });
+            return Interlocked.CompareExchange(ref _schedulerThread, created, null) ?? created;
+        }
+    }
+
+    private async Task<UpstreamLink> ConnectAsync(EpollLoop? loop, CancellationToken cancel, PipeScheduler? continueOn = null)
     {
         var (host, port) = _endpoint.HostAndPort;
         Socket socket;
@@ -72,7 +86,7 @@ public sealed class UpstreamConnector
                 }
             }
         }
-        var connection = loop is null ? new UpstreamLink(socket) : new UpstreamLink(socket, loop);
+        var connection = loop is null ? new UpstreamLink(socket, continueOn) : new UpstreamLink(socket, loop);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);

@@ -17,9 +17,16 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
 
     private readonly ITransportPipe _pipe;
 
-    public UpstreamLink(Socket socket)
+    /// <param name="continueOn">Where the user of the link continues after reading <see cref="Input"/> or waiting for
+    /// <see cref="Output"/> to drain; by default on the socket's completion thread. The socket pumps stay there.</param>
+    public UpstreamLink(Socket socket, PipeScheduler? continueOn = null)
     {
-        _pipe = new SocketPipe(socket, ReceiveOptions, SendOptions, ReceiveError);
+        _pipe = continueOn is null
+            ? new SocketPipe(socket, ReceiveOptions, SendOptions, ReceiveError)
+            : new SocketPipe(socket,
+                SocketPipe.Options(ReceiveOptions.PauseWriterThreshold, ReceiveOptions.ResumeWriterThreshold, reader: continueOn, writer: PipeScheduler.Inline),
+                SocketPipe.Options(SendOptions.PauseWriterThreshold, SendOptions.ResumeWriterThreshold, reader: PipeScheduler.Inline, writer: continueOn),
+                ReceiveError);
     }
 
     /// <summary>The epoll transport: the socket is driven by <paramref name="loop"/> (the client's own loop).</summary>

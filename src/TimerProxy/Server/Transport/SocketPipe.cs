@@ -51,9 +51,11 @@ public sealed class SocketPipe : ITransportPipe
     public Task Sending { get; }
 
     /// <summary>Pipe options with inline schedulers: the pumps run on the socket's completion thread.</summary>
-    public static PipeOptions Options(long pause, long resume) => new(
+    public static PipeOptions Options(long pause, long resume) => Options(pause, resume, PipeScheduler.Inline, PipeScheduler.Inline);
+
+    public static PipeOptions Options(long pause, long resume, PipeScheduler reader, PipeScheduler writer) => new(
         pauseWriterThreshold: pause, resumeWriterThreshold: resume,
-        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+        readerScheduler: reader, writerScheduler: writer,
         minimumSegmentSize: MinReceive, useSynchronizationContext: false);
 
     private async Task ReceiveLoopAsync()

@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Upstream;
+using StackExchange.Redis;
+
+namespace RedisTimer.Proxy.Scheduling;
+
+/// <summary>
+/// Takes the due timers from the <see cref="DueQueue"/> in batches and fires them on the <see cref="FireConnection"/>;
+/// a batch whose fate is unknown (Redis down, refusing, loading) goes back to the queue, to be checked and fired again.
+/// </summary>
+internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounting accounting, ServerClock clock, TimerOptions options,
+    Wakeup wake, ILogger logger)
+{
+    // The last stretch before a due time is slept in short slices, so a timer that arrives meanwhile with an
+    // even earlier due time waits at most one slice.
+    private const double PreciseWaitMs = 2;
+    private static readonly TimeSpan PreciseSlice = TimeSpan.FromMicroseconds(200);
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        int failures = 0;
+        await fire.OpenAsync(stop);
+        var due = new List<ScheduledTimer>(options.FireBatchSize);
+        while (!stop.IsCancellationRequested)
+        {
+            queue.TakeDue(clock.NowMs, options.FireBatchSize, due);
+            if (due.Count == 0)
+            {
+                // Timed waits are only as fine as the OS timer (about a millisecond, more under load): wait
+                // until shortly before the next due time, then sleep precisely. The fire connection continues on
+                // a thread of the scheduler's own, so the short sleeps there hold up no client.
+                double? next = queue.NextDueMs();
+                double ahead = next is null ? 1000 : Math.Min(next.Value - clock.NowMs, 1000);
+                if (ahead >= PreciseWaitMs + 1) await wake.WaitAsync((int)(ahead - PreciseWaitMs), stop);
+                else if (ahead > 0) PreciseSleep.For(TimeSpan.FromMilliseconds(Math.Min(ahead, PreciseSlice.TotalMilliseconds)));
+                continue;
+            }
+            foreach (var (db, timers) in ByDatabase(due))
+            {
+                try
+                {
+                    accounting.Account(timers, await fire.FireAsync(db, timers, clock.NowMs, stop));
+                    failures = 0;
+                }
+                catch (RedisServerException e) when (RedisLoading.Is(e))
+                {
+                    // Redis restarted and is loading: these fire as soon as it is done (reconciliation logs it).
+                    PutBack(timers);
+                    await Task.Delay(RedisLoading.RetryEvery, stop);
+                }
+                catch (Exception e) when (e is IOException or RedisException or UpstreamUnavailableException or InvalidDataException
+                                              or TimeoutException)
+                {
+                    // Unknown whether they fired: put them back. Those that did have a new version (or are
+                    // gone) now, so the next attempt's check leaves them out. Back off while it keeps failing
+                    // (Redis down, or refusing the transaction: OOM, MISCONF).
+                    failures++;
+                    var delay = TimeSpan.FromMilliseconds(Math.Min(200 * (1 << Math.Min(failures - 1, 5)), 5000));
+                    logger.LogWarning("Firing {Count} timers in db {Db} failed ({Error}); retrying in {Delay} ms",
+                        timers.Count, db, e.Message, delay.TotalMilliseconds);
+                    PutBack(timers);
+                    await Task.Delay(delay, stop);
+                }
+            }
+        }
+    }
+
+    private void PutBack(List<ScheduledTimer> timers)
+    {
+        foreach (var t in timers) queue.Upsert(t);
+    }
+
+    // Nearly always one database: then no grouping (it allocated more than the rest of a small fire).
+    private static IEnumerable<(int Db, List<ScheduledTimer> Timers)> ByDatabase(List<ScheduledTimer> due)
+    {
+        int db = due[0].Db;
+        bool one = true;
+        foreach (var t in due) one &= t.Db == db;
+        return one ? [(db, due)] : due.GroupBy(t => t.Db).Select(g => (g.Key, g.ToList()));
+    }
+}
