@@ -6,9 +6,10 @@ WORKDIR /src
 COPY Directory.Build.props RedisTimer.sln appsettings.json ./
 COPY src/Resp/Resp.csproj src/Resp/
 COPY src/TimerProxy/TimerProxy.csproj src/TimerProxy/
-RUN dotnet restore src/TimerProxy/TimerProxy.csproj
+RUN dotnet restore src/TimerProxy/TimerProxy.csproj --use-current-runtime
 COPY src/ src/
-RUN dotnet publish src/TimerProxy/TimerProxy.csproj -c Release --no-restore -o /app
+# As scripts/publish-proxy.sh: ReadyToRun for the build platform (PublishReadyToRun in the project).
+RUN dotnet publish src/TimerProxy/TimerProxy.csproj -c Release --no-restore --use-current-runtime --self-contained false -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # redis-server only serves the embedded mode (no upstream configured).

@@ -21,7 +21,7 @@ EOF
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd)
 PROXY_PROJECT="$REPO_DIR/src/TimerProxy"
-PROXY_DLL="$PROXY_PROJECT/bin/Release/net10.0/RedisTimer.Proxy.dll"
+PROXY_DLL=${PROXY_DLL:-"$REPO_DIR/artifacts/proxy/RedisTimer.Proxy.dll"}
 RESULTS_DIR="$SCRIPT_DIR/results"
 
 ROUNDS=${ROUNDS:-3}
@@ -90,8 +90,7 @@ trap 'exit 143' TERM
 
 if ((BUILD)); then
     echo "Building the proxy (Release)..." >&2
-    "$DOTNET" build -c Release --nologo -v quiet "$PROXY_PROJECT" >"$WORK_DIR/build.log" 2>&1 \
-        || { cat "$WORK_DIR/build.log" >&2; exit 1; }
+    bash "$REPO_DIR/scripts/publish-proxy.sh" >"$WORK_DIR/build.log" 2>&1 || { cat "$WORK_DIR/build.log" >&2; exit 1; }
 fi
 [[ -f "$PROXY_DLL" ]] || { echo "proxy not built: $PROXY_DLL missing (run without --no-build)" >&2; exit 1; }
 

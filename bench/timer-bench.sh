@@ -12,7 +12,7 @@ Usage: bench/timer-bench.sh [--quick] [--module /path/to/timer.so] [--no-build] 
   --module PATH     also run every scenario against a second redis-server started with --loadmodule PATH
                     (the module is never downloaded or built here)
   --no-build        use the existing Release builds of the proxy and of bench/TimerBench
-  --scenarios LIST  comma-separated subset of new,burst,lateness,memory (default: all)
+  --scenarios LIST  comma-separated subset of cold,new,burst,lateness,memory (default: all)
 
 Environment: REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET (see bench/README.md).
 EOF2
@@ -21,7 +21,7 @@ EOF2
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd)
 PROXY_PROJECT="$REPO_DIR/src/TimerProxy"
-PROXY_DLL="$PROXY_PROJECT/bin/Release/net10.0/RedisTimer.Proxy.dll"
+PROXY_DLL=${PROXY_DLL:-"$REPO_DIR/artifacts/proxy/RedisTimer.Proxy.dll"}
 BENCH_PROJECT="$SCRIPT_DIR/TimerBench"
 BENCH_DLL="$BENCH_PROJECT/bin/Release/net10.0/TimerBench.dll"
 RESULTS_DIR="$SCRIPT_DIR/results"
@@ -34,7 +34,7 @@ DOTNET=${DOTNET:-dotnet}
 QUICK=0
 BUILD=1
 MODULE=""
-SCENARIOS="new,burst,lateness,memory"
+SCENARIOS="cold,new,burst,lateness,memory"
 while (($#)); do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -95,10 +95,9 @@ start_redis() {   # start_redis <name> [extra args...]; sets STARTED_PID and STA
 
 if ((BUILD)); then
     echo "Building the proxy and bench/TimerBench (Release)..." >&2
-    for project in "$PROXY_PROJECT" "$BENCH_PROJECT"; do
-        "$DOTNET" build -c Release --nologo -v quiet "$project" >"$WORK_DIR/build.log" 2>&1 \
-            || { cat "$WORK_DIR/build.log" >&2; exit 1; }
-    done
+    bash "$REPO_DIR/scripts/publish-proxy.sh" >"$WORK_DIR/build.log" 2>&1 || { cat "$WORK_DIR/build.log" >&2; exit 1; }
+    "$DOTNET" build -c Release --nologo -v quiet "$BENCH_PROJECT" >"$WORK_DIR/build.log" 2>&1 \
+        || { cat "$WORK_DIR/build.log" >&2; exit 1; }
 fi
 for dll in "$PROXY_DLL" "$BENCH_DLL"; do
     [[ -f "$dll" ]] || { echo "not built: $dll missing (run without --no-build)" >&2; exit 1; }

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec dotnet src/TimerProxy/bin/Release/net10.0/RedisTimer.Proxy.dll "$@"
+exec dotnet artifacts/proxy/RedisTimer.Proxy.dll "$@"

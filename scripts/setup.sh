@@ -25,3 +25,5 @@ fi
 
 echo "==> restoring and building (Release)"
 dotnet build RedisTimer.sln -c Release -nologo -v quiet
+echo "==> publishing the proxy (ReadyToRun) to artifacts/proxy"
+bash scripts/publish-proxy.sh

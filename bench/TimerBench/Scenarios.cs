@@ -110,13 +110,29 @@ public static class Scenarios
 
     // --- 2. Burst: N one-shot timers due within 100 ms -------------------------------------------------------
 
-    public static void Burst(Target target, Settings settings, Results results)
+    public static void Burst(Target target, Settings settings, Results results) => Burst(target, settings, results, "burst", "new.pipelined");
+
+    // --- 0. Cold start: scenario 1's TIMER.NEW and scenario 2 on the proxy as started, before any warm-up -----
+
+    public static void Cold(Target target, Settings settings, Results results)
+    {
+        var n = settings.NewCount;
+        Log.Info($"{target.Name}: cold: TIMER.NEW x {n} ({Settings.Connections} connections x pipeline {Settings.Pipeline})");
+        var create = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
+            (i, _) => ["TIMER.NEW", $"bm:cold:{i}", "bench_count", "3600000", "0"], Pipelined.IsOne);
+        Report(target, results, "cold TIMER.NEW pipelined", create);
+        results.Set("cold.new", target, create.Rate);
+        Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:cold:{i}"], Pipelined.IsOne);
+        Burst(target, settings, results, "cold.burst", "cold.new");
+    }
+
+    private static void Burst(Target target, Settings settings, Results results, string metric, string createRate)
     {
         var n = settings.BurstCount;
         using var redis = target.Redis();
         redis.Checked("DEL", "bm:count");
         // Create fast enough beforehand: at least 2 s ahead, more when creation is slow on this target.
-        var rate = results.Get("new.pipelined", target.Name) ?? 20_000;
+        var rate = results.Get(createRate, target.Name) ?? 20_000;
         var leadMs = Math.Max(2000, (long)(1.5 * n / rate * 1000) + 500);
         var firstDueMs = Target.ServerMicros(redis) / 1000 + leadMs;
         long lateCreates = 0;
@@ -165,12 +181,12 @@ public static class Scenarios
             return;
         }
         var allFired = (done - firstDueMs * 1000) / 1e6;
-        results.Set("burst.all", target, allFired);
-        results.Set("burst.first", target, (firstFire - firstDueMs * 1000) / 1e3);
-        results.Set("burst.rate", target, n / Math.Max(1e-6, (done - firstFire) / 1e6));
-        results.Set("burst.ping.direct", target, worstDirect / 1e3);
-        if (worstTimer is long w) results.Set("burst.ping.proxy", target, w / 1e3);
-        Log.Info($"{target.Name}: burst: all {n} fired {allFired:F3} s after the first due; worst PING direct {worstDirect / 1e3:F1} ms" +
+        results.Set($"{metric}.all", target, allFired);
+        results.Set($"{metric}.first", target, (firstFire - firstDueMs * 1000) / 1e3);
+        results.Set($"{metric}.rate", target, n / Math.Max(1e-6, (done - firstFire) / 1e6));
+        results.Set($"{metric}.ping.direct", target, worstDirect / 1e3);
+        if (worstTimer is long w) results.Set($"{metric}.ping.proxy", target, w / 1e3);
+        Log.Info($"{target.Name}: {metric}: all {n} fired {allFired:F3} s after the first due; worst PING direct {worstDirect / 1e3:F1} ms" +
                  (worstTimer is long p ? $", via proxy {p / 1e3:F1} ms" : ""));
         // Nothing should be left: one-shot keys are deleted when they fire.
         var left = redis.Call("EXISTS", "bm:b:0", $"bm:b:{n / 2}", $"bm:b:{n - 1}");

@@ -19,11 +19,29 @@ public sealed class ProxyProcess : IDisposable
     public int Pid => _process.Id;
     public string Endpoint => $"127.0.0.1:{Port}";
 
+    /// <summary>
+    /// The published, precompiled proxy that scripts/run.sh runs (artifacts/proxy, made by scripts/setup.sh), unless
+    /// the build next to the tests is newer (the tests were built without publishing): then that one.
+    /// </summary>
+    public static string Executable { get; } = FindExecutable();
+
+    private static string FindExecutable()
+    {
+        var built = Path.Combine(AppContext.BaseDirectory, "RedisTimer.Proxy.dll");
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!File.Exists(Path.Combine(dir.FullName, "RedisTimer.sln"))) continue;
+            var published = Path.Combine(dir.FullName, "artifacts", "proxy", "RedisTimer.Proxy.dll");
+            return File.Exists(published) && File.GetLastWriteTimeUtc(published) >= File.GetLastWriteTimeUtc(built) ? published : built;
+        }
+        return built;
+    }
+
     public ProxyProcess(string? upstream, string? workingDirectory = null, IDictionary<string, string>? environment = null,
         params string[] extraArgs)
     {
         Port = FreePort.Next();
-        var dll = Path.Combine(AppContext.BaseDirectory, "RedisTimer.Proxy.dll");
+        var dll = Executable;
         var info = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,

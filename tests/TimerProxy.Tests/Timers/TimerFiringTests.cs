@@ -73,6 +73,23 @@ public class TimerFiringTests(TimerFixture fx) : IClassFixture<TimerFixture>
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.KILL", loop));
     }
 
+    // A function's reply is read past as it arrives: one larger than the fire connection's receive buffer (1 MB)
+    // does not stall firing, and the timers after it fire.
+    [Fact]
+    public async Task A_function_with_a_reply_of_several_megabytes_fires_and_the_timers_after_it_fire_too()
+    {
+        string big = Unique("bigreply"), neighbour = Unique("bigreply-neighbour"), tag = Unique("tag");
+        using var direct = await fx.ConnectAsync(direct: true);
+        Assert.Equal("$5\r\nrtbig\r\n", await direct.CallAsync("FUNCTION", "LOAD", "REPLACE",
+            "#!lua name=rtbig\nredis.register_function('rt_big', function(keys, args) return string.rep('x', 3000000) end)"));
+        using var c = await fx.ConnectAsync();
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", big, "rt_big", "100", "0"));
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", neighbour, "rt_log", "300", "1", neighbour, tag));
+
+        Assert.Single(await fx.WaitForFiresAsync(tag));
+        Assert.Equal(":0\r\n", await c.CallAsync("EXISTS", big));
+    }
+
     // §3 function returns an error reply: swallowed; the one-shot key is removed and a LOOP keeps running.
     [Fact]
     public async Task Function_returning_an_error_stops_nothing()
