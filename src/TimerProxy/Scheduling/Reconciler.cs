@@ -25,7 +25,7 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
 
     public async Task RunAsync(ConnectionMultiplexer mux, CancellationToken stop)
     {
-        bool loading = false;
+        bool loading = false, unreachable = false;
         int emptyPasses = 0;
         while (!stop.IsCancellationRequested)
         {
@@ -42,8 +42,17 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
                 await Task.Delay(RedisLoading.RetryEvery, stop);
                 continue;
             }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                // Redis is down or restarting: said once, without a stack trace; the control plane reconnects.
+                if (!unreachable) logger.LogWarning("Redis cannot be reached ({Error}); timers wait until it can", e.Message);
+                unreachable = true;
+                await Task.Delay(options.ReconcileIntervalMs, stop);
+                continue;
+            }
             if (loading) logger.LogInformation("Redis has loaded its dataset; timers resume");
-            loading = false;
+            if (unreachable) logger.LogInformation("Redis can be reached again; timers resume");
+            loading = unreachable = false;
             bool empty = !anyTimers && queue.Count == 0 && feed.EventsSeen == eventsBefore;
             // Idle only after two empty passes an interval apart: a timer command that woke us creates its timer
             // just after the library is loaded, maybe after the first pass looked.

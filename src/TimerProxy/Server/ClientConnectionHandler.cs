@@ -32,12 +32,12 @@ public sealed class ClientConnectionHandler(
         }
         catch (UpstreamUnavailableException e)
         {
-            logger.LogWarning("Client {Client} refused: {Reason}", client.RemoteEndPoint, e.Message);
+            logger.Refused(client.RemoteEndPoint, e.Message);
             await ClientSession.RefuseAsync(client.Transport.Output, e.Message);
             return;
         }
 
-        logger.LogDebug("Client {Client} connected, upstream connection to {Upstream} open", client.RemoteEndPoint, connector.Describe);
+        logger.Connected(client.RemoteEndPoint, connector.Describe);
         await using (upstream)
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
@@ -45,6 +45,6 @@ public sealed class ClientConnectionHandler(
                 TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, options.Value.UpstreamDatabase, logger);
             await session.RunAsync(shutdown);
         }
-        logger.LogDebug("Client {Client} disconnected", client.RemoteEndPoint);
+        logger.Disconnected(client.RemoteEndPoint);
     }
 }

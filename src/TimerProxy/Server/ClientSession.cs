@@ -85,6 +85,11 @@ public sealed class ClientSession
         _upstream.Input.CancelPendingRead();
     }
 
+    // How a client's or its upstream's connection ends: reset, closed, aborted at shutdown. Anything else is a fault of
+    // the proxy's, left to reach the listener, which logs it at Error with the connection and closes it.
+    private static bool IsConnectionEnding(Exception e) =>
+        e is IOException or ConnectionAbortedException or ConnectionResetException or ObjectDisposedException or OperationCanceledException;
+
     private enum ScanOutcome { NeedMoreData, ProtocolError, NeedTimerLibrary }
 
     private async Task PumpRequestsAsync()
@@ -112,7 +117,7 @@ public sealed class ClientSession
 
                 if (outcome == ScanOutcome.ProtocolError)
                 {
-                    _logger.LogDebug("Client protocol error: {Error}", ProtocolErrors.Message(_scanner.Error, _scanner.ErrorByte));
+                    _logger.ProtocolError(ProtocolErrors.Message(_scanner.Error, _scanner.ErrorByte));
                     // Redis answers with its own text and closes, after the replies of what came before;
                     // the upstream stays open until then.
                     _upstreamCloseExpected = true;
@@ -125,9 +130,9 @@ public sealed class ClientSession
                 if (flush.IsCompleted || flush.IsCanceled || result.IsCompleted) break;
             }
         }
-        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (IsConnectionEnding(e))
         {
-            _logger.LogDebug(e, "Client read ended");
+            _logger.ClientReadEnded(e);
         }
         catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException)
         {
@@ -330,10 +335,10 @@ public sealed class ClientSession
                 }
             }
         }
-        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (IsConnectionEnding(e))
         {
             upstreamLost = !_upstreamCloseExpected;
-            _logger.LogDebug(e, "Upstream read ended");
+            _logger.UpstreamReadEnded(e);
         }
         finally
         {
@@ -351,7 +356,7 @@ public sealed class ClientSession
         // Redis closing the connection (CLIENT KILL, timeout, maxclients, shutdown, a crash) is passed on as a
         // close, after every byte it sent: a reply of the proxy's own would be taken for the reply to the next
         // request of a pipelining client, where Redis's clients (and its tests) expect an I/O error.
-        if (upstreamLost) _logger.LogInformation("Upstream {Upstream} closed a client's connection", _upstreamName);
+        if (upstreamLost) _logger.UpstreamClosed(_upstreamName);
         // The client's session ends with its upstream: stop reading it and close after the flush.
         _stopReadingClient = true;
         try { _client.Input.CancelPendingRead(); } catch (InvalidOperationException) { } // already completed

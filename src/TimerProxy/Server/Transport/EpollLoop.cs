@@ -15,6 +15,9 @@ internal sealed unsafe class EpollLoop : IDisposable
     public interface IHandler
     {
         void OnEvents(uint events);
+
+        /// <summary><see cref="OnEvents"/> threw: leave the set and release the socket (as a connection reset would).</summary>
+        void OnFault(Exception error);
     }
 
     private const int MaxEvents = 256;
@@ -127,7 +130,7 @@ internal sealed unsafe class EpollLoop : IDisposable
                     }
                     if (!_handlers.TryGetValue(token, out var handler)) continue;
                     try { handler.OnEvents(buffer[i].Events); }
-                    catch (Exception e) { _onError(e); }
+                    catch (Exception e) { Fault(token, handler, e); }
                 }
                 while (_queue.TryDequeue(out var work))
                 {
@@ -135,6 +138,25 @@ internal sealed unsafe class EpollLoop : IDisposable
                     catch (Exception e) { _onError(e); }
                 }
             }
+        }
+    }
+
+    // A handler that throws would be called again on every wakeup (level-triggered) and throw again: the fault
+    // stays with its one connection, which is closed, and the loop goes on serving the others.
+    private void Fault(ulong token, IHandler handler, Exception error)
+    {
+        _onError(error);
+        try
+        {
+            handler.OnFault(error);
+        }
+        catch (Exception e)
+        {
+            _onError(e);
+        }
+        finally
+        {
+            _handlers.Remove(token);
         }
     }
 

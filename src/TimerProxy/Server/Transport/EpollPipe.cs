@@ -112,6 +112,8 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
         UpdateInterest();
     }
 
+    public void OnFault(Exception error) => CloseNow(_receiveError(error), error);
+
     private bool WantRead => !_receiveDone && !_readPaused && !_closed;
 
     private void UpdateInterest()

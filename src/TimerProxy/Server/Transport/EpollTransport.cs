@@ -54,10 +54,13 @@ public sealed class EpollTransport : IDisposable
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                return _schedulerLoop ??= new EpollLoop("epoll-scheduler", e => _logger.LogError(e, "epoll loop callback failed"));
+                return _schedulerLoop ??= new EpollLoop("epoll-scheduler", LoopFailed);
             }
         }
     }
+
+    private void LoopFailed(Exception e) =>
+        _logger.LogError(e, "An epoll loop callback failed (a connection whose I/O handler threw is closed)");
 
     private EpollLoop[] Start()
     {
@@ -68,7 +71,7 @@ public sealed class EpollTransport : IDisposable
             {
                 var loops = new EpollLoop[_threads];
                 for (int i = 0; i < loops.Length; i++)
-                    loops[i] = new EpollLoop("epoll-loop-" + i, e => _logger.LogError(e, "epoll loop callback failed"));
+                    loops[i] = new EpollLoop("epoll-loop-" + i, LoopFailed);
                 _loops = loops;
             }
             return _loops;
@@ -160,6 +163,8 @@ public sealed class EpollTransport : IDisposable
         }
 
         public void OnEvents(uint events) => Finish(null);
+
+        public void OnFault(Exception error) => Finish(error);
 
         private void Finish(Exception? error)
         {
