@@ -56,6 +56,17 @@ public static class RespWriter
         WriteCrlf(writer);
     }
 
+    /// <summary>Bytes already in RESP (a frame passed on, or a part of one), copied as they are.</summary>
+    public static void WriteRaw(IBufferWriter<byte> writer, in ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            if (!bytes.FirstSpan.IsEmpty) writer.Write(bytes.FirstSpan);
+            return;
+        }
+        foreach (var segment in bytes) writer.Write(segment.Span);
+    }
+
     /// <summary>Null: <c>_\r\n</c> in RESP3, the null bulk string <c>$-1\r\n</c> in RESP2.</summary>
     public static void WriteNull(IBufferWriter<byte> writer, bool resp3)
         => WriteRaw(writer, resp3 ? "_\r\n"u8 : "$-1\r\n"u8);

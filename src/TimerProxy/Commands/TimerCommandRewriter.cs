@@ -101,7 +101,7 @@ public static class TimerCommandRewriter
     public static void WriteNewSpliced(in ReadOnlySequence<byte> frame, long argumentCount, int db, IBufferWriter<byte> output)
     {
         TryWriteNewHead(frame, argumentCount, db, output, out long headLength);
-        Copy(frame.Slice(headLength), output);
+        RespWriter.WriteRaw(output, frame.Slice(headLength));
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ public static class TimerCommandRewriter
         headLength = reader.Consumed;
         RespWriter.WriteArrayHeader(output, (int)(argumentCount + 4));
         output.Write("$5\r\nFCALL\r\n$9\r\ntimer_new\r\n$1\r\n2\r\n"u8);
-        Copy(frame.Slice(idStart, headLength - idStart), output);
+        RespWriter.WriteRaw(output, frame.Slice(idStart, headLength - idStart));
         RespWriter.WriteBulkString(output, Index);
         Span<byte> digits = stackalloc byte[11];
         Utf8Formatter.TryFormat(db, digits, out int written);
@@ -152,7 +152,7 @@ public static class TimerCommandRewriter
             var reader = new SequenceReader<byte>(m.Frame);
             SkipLine(ref reader);   // *N
             SkipBulk(ref reader);   // TIMER.NEW
-            Copy(m.Frame.Slice(reader.Position), output);
+            RespWriter.WriteRaw(output, m.Frame.Slice(reader.Position));
         }
     }
 
@@ -175,11 +175,6 @@ public static class TimerCommandRewriter
         if (reader.Remaining < length + 2) return false;
         reader.Advance(length + 2);
         return true;
-    }
-
-    private static void Copy(in ReadOnlySequence<byte> bytes, IBufferWriter<byte> output)
-    {
-        foreach (var segment in bytes) output.Write(segment.Span);
     }
 
     private static int? ScanTypeFilter(List<byte[]> args)

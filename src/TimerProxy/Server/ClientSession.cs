@@ -178,7 +178,7 @@ public sealed class ClientSession
                     if (_wholeFrame && _command.Has(CommandFlags.TimerCommand) && !_timers.IsActive)
                     {
                         SendMerged(output);
-                        Copy(buffer.Slice(forwardFrom, frameStart), output);
+                        RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, frameStart));
                         _scanner.Reset();
                         consumed = frameStart;
                         return ScanOutcome.NeedTimerLibrary;
@@ -210,7 +210,7 @@ public sealed class ClientSession
                         var head = new ArrayBufferWriter<byte>(256);
                         if (TimerCommandRewriter.TryWriteNewHead(buffer.Slice(frameStart, reader.Position), _scanner.ArgumentCount, _db, head, out long headLength))
                         {
-                            Copy(buffer.Slice(forwardFrom, frameStart), output);
+                            RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, frameStart));
                             output.Write(head.WrittenSpan);
                             forwardFrom = buffer.Slice(frameStart).GetPosition(headLength);
                             _wholeFrame = false;
@@ -224,12 +224,12 @@ public sealed class ClientSession
                         _wholeFrame = false;
                         consumed = frameStart;
                     }
-                    Copy(buffer.Slice(forwardFrom, consumed), output);
+                    RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, consumed));
                     return ScanOutcome.NeedMoreData;
 
                 case RequestEvent.Error:
                     SendMerged(output);
-                    Copy(buffer.Slice(forwardFrom, frameStart), output);
+                    RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, frameStart));
                     consumed = buffer.End;
                     return ScanOutcome.ProtocolError;
             }
@@ -253,7 +253,7 @@ public sealed class ClientSession
         {
             // What came before goes first (and the TIMER.NEWs gathered before that).
             if (!before.IsEmpty) SendMerged(output);
-            Copy(before, output);
+            RespWriter.WriteRaw(output, before);
             if (_merger.TryGather(frame, _scanner.ArgumentCount, _db, output)) return Handled.Merging;
             SendMerged(output);
             // The hot timer command: spliced around the client's own bytes, no per-argument copies.
@@ -281,23 +281,13 @@ public sealed class ClientSession
         if (_command.Rewrite is not { } rewrite || !_command.ArityFits(args.Count)) return Handled.Forward;
         var rewritten = new ArrayBufferWriter<byte>(256);
         if (!rewrite(args, _db, rewritten)) return Handled.Forward;
-        Copy(before, output);
+        RespWriter.WriteRaw(output, before);
         output.Write(rewritten.WrittenSpan);
         if (_command.Reply is { } reply) _merger.Expect(reply);
         return Handled.Rewritten;
     }
 
     private void SendMerged(PipeWriter output) => _merger.Send(_db, output);
-
-    private static void Copy(in ReadOnlySequence<byte> bytes, PipeWriter output)
-    {
-        if (bytes.IsSingleSegment)
-        {
-            if (!bytes.FirstSpan.IsEmpty) output.Write(bytes.FirstSpan);
-            return;
-        }
-        foreach (var segment in bytes) output.Write(segment.Span);
-    }
 
     /// <summary>A minimal frame that makes Redis itself report <paramref name="error"/> and close.</summary>
     internal static byte[] CanonicalMalformedFrame(ProtocolError error, byte got) => error switch

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Upstream;
+using RedisTimer.Resp;
 using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Timers;
@@ -31,7 +32,7 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
                 }
                 return;
             }
-            catch (Exception e) when (e is UpstreamUnavailableException or IOException or RedisException)
+            catch (Exception e) when (e is UpstreamUnavailableException or IOException or InvalidDataException or RedisException)
             {
                 logger.LogDebug("Existing-timers check postponed: {Reason}", e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), stopping);
@@ -42,36 +43,18 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
     private async Task<bool> LibraryPresentAsync(CancellationToken cancel)
     {
         await using var link = await connector.ConnectForSchedulerAsync(cancel);
+        var replies = new RespReplyReader(link.Input);
         bool loading = false;
         while (true)
         {
-            string reply = await AskAsync(link, cancel);
-            if (!reply.StartsWith('-')) return reply != "*0";
-            if (!RedisLoading.Is(reply[1..])) throw new RedisServerException(reply[1..]);
+            link.Output.Write(Query);
+            await link.Output.FlushAsync(cancel);
+            var reply = await replies.NextAsync(cancel);
+            if (!reply.IsError) return reply.Count != 0; // the libraries found: none, or ours
+            if (!RedisLoading.Is(reply.Text)) throw new RedisServerException(reply.Text);
             if (!loading) logger.LogInformation("Redis is loading its dataset; existing timers resume when it is done");
             loading = true;
             await Task.Delay(RedisLoading.RetryEvery, cancel);
-        }
-    }
-
-    /// <summary>Sends the query and returns the first line of its reply (an error is one line).</summary>
-    private static async Task<string> AskAsync(UpstreamLink link, CancellationToken cancel)
-    {
-        link.Output.Write(Query);
-        await link.Output.FlushAsync(cancel);
-        while (true)
-        {
-            var result = await link.Input.ReadAsync(cancel);
-            var buffer = result.Buffer;
-            var reader = new SequenceReader<byte>(buffer);
-            if (reader.TryReadTo(out ReadOnlySequence<byte> line, "\r\n"u8))
-            {
-                var text = System.Text.Encoding.ASCII.GetString(line.ToArray());
-                link.Input.AdvanceTo(buffer.End);
-                return text;
-            }
-            if (result.IsCompleted) throw new IOException("connection closed during FUNCTION LIST");
-            link.Input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 }

@@ -6,6 +6,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
 using RedisTimer.Proxy.Server.Transport;
+using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Upstream;
 
@@ -146,35 +147,26 @@ public sealed class UpstreamConnector
         }
         await output.FlushAsync(cancel);
 
-        var input = connection.Input;
-        int replies = 0;
-        while (replies < commands.Count)
+        // Read with the proxy's one reply reader, then handed back untouched: the session reads on from here.
+        var replies = new RespReplyReader(connection.Input);
+        string during = commands[0][0];
+        try
         {
-            var result = await input.ReadAsync(cancel);
-            var buffer = result.Buffer;
-            while (replies < commands.Count && TryReadLine(ref buffer, out string line))
+            foreach (var command in commands)
             {
-                if (line.StartsWith('-'))
-                    throw new UpstreamUnavailableException($"upstream {_endpoint} refused {commands[replies][0]}: {line[1..]}");
-                replies++;
+                during = command[0];
+                var reply = await replies.NextAsync(cancel);
+                if (reply.IsError) throw new UpstreamUnavailableException($"upstream {_endpoint} refused {during}: {reply.Text}");
             }
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted && replies < commands.Count)
-                throw new UpstreamUnavailableException($"upstream {_endpoint} closed the connection during {commands[replies][0]}");
         }
-    }
-
-    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out string line)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> bytes, "\r\n"u8))
+        catch (Exception e) when (e is IOException or InvalidDataException)
         {
-            line = "";
-            return false;
+            throw new UpstreamUnavailableException($"upstream {_endpoint} closed the connection during {during}", e);
         }
-        line = Encoding.UTF8.GetString(bytes);
-        buffer = buffer.Slice(reader.Position);
-        return true;
+        finally
+        {
+            replies.Release();
+        }
     }
 
 }

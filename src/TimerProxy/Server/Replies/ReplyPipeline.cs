@@ -58,7 +58,7 @@ public sealed class ReplyPipeline(ILogger logger)
     {
         if (_lost)
         {
-            Copy(buffer, output);
+            RespWriter.WriteRaw(output, buffer);
             consumed = buffer.End;
             return;
         }
@@ -94,11 +94,11 @@ public sealed class ReplyPipeline(ILogger logger)
             _inFrame = false;
             EndFrame();
         }
-        Copy(buffer.Slice(pending, reader.Position), output);
+        RespWriter.WriteRaw(output, buffer.Slice(pending, reader.Position));
         consumed = reader.Position;
         if (final && !reader.End)
         {
-            Copy(buffer.Slice(consumed), output);
+            RespWriter.WriteRaw(output, buffer.Slice(consumed));
             consumed = buffer.End;
         }
     }
@@ -226,7 +226,7 @@ public sealed class ReplyPipeline(ILogger logger)
             if (MarkedReply.TryReadBatchReplies(rest.Slice(header.PayloadStart, header.PayloadLength), out var replies))
             {
                 Flush(ref reader, ref pending, output);
-                Copy(replies, output);
+                RespWriter.WriteRaw(output, replies);
                 Skip(ref reader, ref pending, header.FrameLength);
                 EndFrame();
                 return Start.Handled;
@@ -245,7 +245,7 @@ public sealed class ReplyPipeline(ILogger logger)
             logger.LogWarning("Merged TIMER.NEW call answered with a '{Type}' reply; repeated for each timer", (char)frame.Type);
         Flush(ref reader, ref pending, output);
         var whole = rest.Slice(0, frame.Length);
-        for (int i = 0; i < timers; i++) Copy(whole, output);
+        for (int i = 0; i < timers; i++) RespWriter.WriteRaw(output, whole);
         Skip(ref reader, ref pending, frame.Length);
         EndFrame();
         return Start.Handled;
@@ -253,7 +253,7 @@ public sealed class ReplyPipeline(ILogger logger)
 
     private static void Flush(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output)
     {
-        Copy(reader.Sequence.Slice(pending, reader.Position), output);
+        RespWriter.WriteRaw(output, reader.Sequence.Slice(pending, reader.Position));
         pending = reader.Position;
     }
 
@@ -261,11 +261,6 @@ public sealed class ReplyPipeline(ILogger logger)
     {
         reader.Advance(length);
         pending = reader.Position;
-    }
-
-    private static void Copy(in ReadOnlySequence<byte> bytes, IBufferWriter<byte> output)
-    {
-        foreach (var segment in bytes) output.Write(segment.Span);
     }
 
     /// <summary>
@@ -315,7 +310,7 @@ public sealed class ReplyPipeline(ILogger logger)
         {
             if (left == 0) return true;
             long n = Math.Min(left, reader.Remaining);
-            Copy(reader.UnreadSequence.Slice(0, n), output);
+            RespWriter.WriteRaw(output, reader.UnreadSequence.Slice(0, n));
             reader.Advance(n);
             left -= n;
             return left == 0;
