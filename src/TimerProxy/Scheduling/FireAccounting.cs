@@ -54,8 +54,7 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
                 FunctionErrorCounter.Add(1);
-                logger.LogWarning("Timer {Id} (db {Db}): function {Function} failed: {Error}", t.IdText, t.Db,
-                    t.FunctionName, outcome.FunctionError);
+                if (logger.IsEnabled(LogLevel.Warning)) logger.FunctionFailed(t.IdText, t.Db, t.FunctionName, outcome.FunctionError);
             }
             if (!outcome.Rearmed.IsEmpty) earlier |= queue.Upsert(outcome.Rearmed);
         }

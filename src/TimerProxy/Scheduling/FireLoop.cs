@@ -56,8 +56,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
                     // (Redis down, or refusing the transaction: OOM, MISCONF).
                     failures++;
                     var delay = TimeSpan.FromMilliseconds(Math.Min(200 * (1 << Math.Min(failures - 1, 5)), 5000));
-                    logger.LogWarning("Firing {Count} timers in db {Db} failed ({Error}); retrying in {Delay} ms",
-                        timers.Count, db, e.Message, delay.TotalMilliseconds);
+                    logger.FiringFailed(timers.Count, db, e.Message, delay.TotalMilliseconds);
                     PutBack(timers);
                     await Task.Delay(delay, stop);
                 }

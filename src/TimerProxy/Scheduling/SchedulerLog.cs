@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace RedisTimer.Proxy.Scheduling;
+
+/// <summary>What the fire path logs, possibly once per fire: source-generated, so a level that is off costs one check.</summary>
+internal static partial class SchedulerLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {Id} (db {Db}): function {Function} failed: {Error}")]
+    public static partial void FunctionFailed(this ILogger logger, string id, int db, string function, string? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Firing {Count} timers in db {Db} failed ({Error}); retrying in {Delay} ms")]
+    public static partial void FiringFailed(this ILogger logger, int count, int db, string error, double delay);
+}
