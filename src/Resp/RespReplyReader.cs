@@ -79,7 +79,7 @@ public sealed class RespReplyReader(PipeReader input)
             if (_holding)
             {
                 var rest = _buffer.Slice(_start);
-                if (_scanner.PendingLength == 0 && !rest.IsEmpty && rest.FirstSpan[0] is (byte)'-' or (byte)'!')
+                if (_scanner.PendingLength == 0 && !rest.IsEmpty && RespReply.FirstByte(rest) is (byte)'-' or (byte)'!')
                     return (await NextAsync(cancel)).Text;
                 if (!rest.IsEmpty)
                 {
@@ -150,12 +150,20 @@ public readonly struct RespReply(ReadOnlySequence<byte> bytes)
     /// <summary>The reply's bytes (an aggregate's header only, from <see cref="RespReplyReader.NextHeaderAsync"/>).</summary>
     public ReadOnlySequence<byte> Bytes { get; } = bytes;
 
-    public byte Type => Bytes.FirstSpan[0];
+    public byte Type => FirstByte(Bytes);
+
+    // A slice may begin at the end of a pipe segment, with its first byte in the next one.
+    internal static byte FirstByte(in ReadOnlySequence<byte> bytes)
+    {
+        foreach (var segment in bytes)
+            if (!segment.IsEmpty) return segment.Span[0];
+        return 0;
+    }
 
     public bool IsError => Type is (byte)'-' or (byte)'!';
 
     /// <summary>RESP3 null, or a RESP2 null bulk string or null array.</summary>
-    public bool IsNull => Type == (byte)'_' || (Type is (byte)'$' or (byte)'*' && Line.Length == 2 && Line.FirstSpan[0] == (byte)'-');
+    public bool IsNull => Type == (byte)'_' || (Type is (byte)'$' or (byte)'*' && Line.Length == 2 && FirstByte(Line) == (byte)'-');
 
     /// <summary>The number after the type byte: a length, a count or an integer reply; -1 when it is not a number.</summary>
     public long Count => RespInteger.TryParse(Line, out long n) ? n : -1;
