@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # Sets up (redis, build) and runs every test. The tests start their own redis-server processes.
+# The proxy's tests run twice: on the default transport (epoll on Linux x64) and on the sockets transport,
+# the fallback on every other platform.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-# The full log is long and the two test projects' output interleaves; the failures are repeated at the
-# end so that the last lines of a red run say what failed.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-set +e
-dotnet test RedisTimer.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-if [ "$status" -ne 0 ]; then
-  echo
-  echo "==> dotnet test exited with $status; failures:"
-  grep -E -A 12 '^  Failed |Test Run Aborted|crashed' "$log" || echo "(no failed test in the log: see above)"
-  grep -E '^(Passed|Failed)!|^Total tests|^ +(Passed|Failed):' "$log" || true
-fi
-exit "$status"
+
+# The full log is long and the two test projects' output interleaves; the failures are repeated at the
+# end so that the last lines of a red run say what failed.
+run() {
+  local label=$1
+  shift
+  echo "==> tests: $label"
+  set +e
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -ne 0 ]; then
+    echo
+    echo "==> tests ($label): dotnet test exited with $status; failures:"
+    grep -E -A 12 '^  Failed |Test Run Aborted|crashed' "$log" || echo "(no failed test in the log: see above)"
+    grep -E '^(Passed|Failed)!|^Total tests|^ +(Passed|Failed):' "$log" || true
+  fi
+  return "$status"
+}
+
+args=(-c Release --no-build -nologo --logger "console;verbosity=normal" "$@")
+run "all projects" dotnet test RedisTimer.sln "${args[@]}"
+run "proxy on the sockets transport" env Proxy__Transport=sockets dotnet test tests/TimerProxy.Tests "${args[@]}"

@@ -1,17 +1,18 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Server;
-using RedisTimer.Proxy.Server.Transport;
+using RedisTimer.Proxy.Transport;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
 using Serilog;
 
 namespace RedisTimer.Proxy.Hosting;
 
-/// <summary>Builds the generic host: configuration, Serilog, the embedded Redis, the client listener (Server/Transport) with the RESP handler.</summary>
+/// <summary>Builds the generic host: configuration, Serilog, the embedded Redis, the client listener (Transport) with the RESP handler.</summary>
 public static class ProxyHost
 {
     /// <summary>Short command-line switches, on top of the full --Proxy:Port=... form.</summary>
@@ -55,7 +56,7 @@ public static class ProxyHost
                 services.AddHostedService(sp => sp.GetRequiredService<TimerScheduler>());
                 services.AddHostedService<ExistingTimersCheck>();
                 // Last, so it starts accepting after everything above is up and stops accepting first.
-                services.AddSingleton<ClientConnectionHandler>();
+                services.AddSingleton<ConnectionHandler, ClientConnectionHandler>();
                 services.AddSingleton<ClientListener>();
                 services.AddHostedService(sp => sp.GetRequiredService<ClientListener>());
                 services.Configure<HostOptions>(o =>

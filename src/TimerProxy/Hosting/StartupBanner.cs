@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using RedisTimer.Proxy.Server.Transport;
+using RedisTimer.Proxy.Transport;
 using RedisTimer.Proxy.Upstream;
 
 namespace RedisTimer.Proxy.Hosting;

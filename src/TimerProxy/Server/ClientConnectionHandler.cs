@@ -11,7 +11,7 @@ using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Server;
 
-/// <summary>The listener (Server/Transport) hands each accepted client here; the session sees only pipes.</summary>
+/// <summary>The listener (Transport) hands each accepted client here; the session sees only pipes.</summary>
 public sealed class ClientConnectionHandler(
     UpstreamConnector connector,
     ITimerActivation timers,

@@ -34,7 +34,7 @@ public sealed class ClientSession
     private CommandInfo _command = CommandTable.Forward; // of the frame being scanned
     private bool _wholeFrame;            // the frame being scanned is handled by the proxy, not streamed
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
-    private int _db;                     // the client's selected database, as far as its SELECTs tell
+    private int _db;                     // the client's selected database as its SELECTs tell: a hint the library checks (a SELECT may be refused or dropped)
     private readonly ReplyPipeline _replies;
     private readonly TimerNewMerger _merger; // numbers requests, merges pipelined TIMER.NEWs
     private volatile bool _draining;     // the drain time is over: a cancelled upstream read means shut down

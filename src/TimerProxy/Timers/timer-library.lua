@@ -73,19 +73,46 @@ local function publish(db, due, id)
   redis.pcall('PUBLISH', EVENTS, db .. ':' .. due .. ':' .. id)
 end
 
--- For timer_new, timer_batch and timer_kill, as their last step (events: due, id, due, id, ...): the db
--- is the one the session believes the client selected, and a SELECT that Redis refused (SELECT 99) can
--- mislead it. An event naming a database that does not exist would send the schedulers there; without
--- it they find the timer at reconciliation.
--- (Leaves the script in that db: call it only after every other command.)
--- Database 0 always exists (and a cluster has no SELECT).
-local function publish_last(db, events)
-  if #events == 0 then return end
-  if db ~= '0' then
+-- The db a call's ARGV names is the one the session believes the client selected: a SELECT that Redis
+-- refused (SELECT 99), or one that a DISCARD, an EXECABORT or an aborted EXEC dropped, misleads it, and a
+-- script cannot ask which db it runs in. The db where `id` holds version `ver` (just written by this call)
+-- is the caller's: found from the hint with one SELECT and HGET when the hint is right, else by trying
+-- each db. Leaves the script selected there; nil when no db holds it (a cluster allows only db 0).
+local function db_holding(hint, id, ver)
+  local function holds(db)
     local selected = redis.pcall('SELECT', db)
+    if type(selected) == 'table' and selected.err then return nil end
+    return redis.pcall('HGET', id, 'ver') == ver
+  end
+  if holds(hint) then return hint end
+  local db = 0
+  while true do
+    local found = holds(tostring(db))
+    if found == nil then return nil end
+    if found then return tostring(db) end
+    db = db + 1
+  end
+end
+
+-- As a call's last step (it may leave the script in another db): publishes its events (due, id, due, id,
+-- ...) naming the db where `id` holds `ver`. An event naming a wrong db would only send the schedulers to
+-- re-read a key there; the right one lets them fire this change on time instead of at reconciliation.
+local function publish_last(hint, events, id, ver)
+  if #events == 0 then return end
+  local db = db_holding(hint, id, ver)
+  if not db then return end
+  for i = 1, #events, 2 do publish(db, events[i], events[i + 1]) end
+end
+
+-- A change that leaves no timer at `id` (a kill) is published under the hint when that db exists: a
+-- scheduler re-reads the key there, and a timer it still holds elsewhere no longer fires (its version
+-- check fails when it comes due). Database 0 always exists (and a cluster has no other).
+local function publish_gone(hint, id)
+  if hint ~= '0' then
+    local selected = redis.pcall('SELECT', hint)
     if type(selected) == 'table' and selected.err then return end
   end
-  for i = 1, #events, 2 do publish(db, events[i], events[i + 1]) end
+  publish(hint, '0', id)
 end
 
 -- What a timer runs, in one field: a MessagePack array {fn, iv, loop, numkeys, keys.., args..}.
@@ -197,7 +224,10 @@ local function create(call, id, index, args, from, last)
 
   local existing, previous = kind(id)
   if existing ~= 'none' then redis.call('DEL', id) end
-  redis.call('HSET', id, TAG, SCHEMA, 'due', due.text, 'ver', new_version(previous, nil, call.version), 'def', def)
+  local ver = new_version(previous, nil, call.version)
+  redis.call('HSET', id, TAG, SCHEMA, 'due', due.text, 'ver', ver, 'def', def)
+  -- The call's last write: what its events' db is checked against (publish_last).
+  call.written, call.written_ver = id, ver
   call.index[#call.index + 1] = due.text
   call.index[#call.index + 1] = id
   local publish_due = nil
@@ -218,7 +248,7 @@ local function timer_new(keys, args)
   local call = new_call()
   local reply, due = create(call, keys[1], keys[2], args, 2, #args)
   index_created(call, keys[2])
-  if due then publish_last(args[1], { due, keys[1] }) end
+  if due then publish_last(args[1], { due, keys[1] }, call.written, call.written_ver) end
   return reply
 end
 
@@ -264,7 +294,7 @@ local function timer_batch(keys, args)
     at = at + 2 + n
   end
   index_created(call, index)
-  publish_last(db, events)
+  publish_last(db, events, call.written, call.written_ver)
   return { map = { [INFO_MAGIC] = 'b' .. token .. ':' .. table.concat(replies) } }
 end
 
@@ -280,7 +310,7 @@ local function timer_kill(keys, args)
   end
   redis.call('DEL', id)
   redis.call('ZREM', index, id)
-  publish_last(args[1], { '0', id })
+  publish_gone(args[1], id)
   return 1
 end
 
@@ -339,10 +369,11 @@ local function timer_rename(keys, args)
   if dst_timer then redis.call('ZREM', index, dst) end
   if src_timer then
     redis.call('ZREM', index, src)
-    redis.call('ZADD', index, redis.call('HGET', dst, 'due'), dst)
-    redis.call('HSET', dst, 'ver', new_version(redis.call('HGET', dst, 'ver')))
-    publish(db, '0', src)
-    publish(db, redis.call('HGET', dst, 'due'), dst)
+    local due = redis.call('HGET', dst, 'due')
+    local ver = new_version(redis.call('HGET', dst, 'ver'))
+    redis.call('ZADD', index, due, dst)
+    redis.call('HSET', dst, 'ver', ver)
+    publish_last(db, { '0', src, due, dst }, dst, ver)
   elseif dst_timer then
     publish(db, '0', dst)
   end
@@ -412,9 +443,10 @@ local function timer_adopt(keys, args)
   -- Not indexed (restored, or renamed or moved behind the proxy's back), or indexed with the due time of the
   -- timer it replaced (RESTORE ... REPLACE over a timer): index it as it is now, under a new version.
   if not score or tonumber(score) ~= tonumber(due) then
+    local ver = new_version(redis.call('HGET', key, 'ver'))
     redis.call('ZADD', index, due, key)
-    redis.call('HSET', key, 'ver', new_version(redis.call('HGET', key, 'ver')))
-    publish(args[1], due, key)
+    redis.call('HSET', key, 'ver', ver)
+    publish_last(args[1], { due, key }, key, ver)
   end
   return 1
 end

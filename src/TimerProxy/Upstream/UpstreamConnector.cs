@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
-using RedisTimer.Proxy.Server.Transport;
+using RedisTimer.Proxy.Transport;
 using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Upstream;

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using RedisTimer.Proxy.Server.Transport;
+using RedisTimer.Proxy.Transport;
 
 namespace RedisTimer.Proxy.Upstream;
 

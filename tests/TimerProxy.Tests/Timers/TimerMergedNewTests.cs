@@ -16,6 +16,10 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
     private sealed class Pipeline
     {
         private readonly List<byte> _bytes = [];
+        // With CLIENT TRACKING, Redis tracks the keys a library call declares (the index; the id too when a
+        // TIMER.NEW goes alone, as the last of a pipeline split across two reads does) and sends their
+        // invalidation when the call writes them: pushes of the library's doing, not the ones under test.
+        private readonly HashSet<string> _libraryInvalidations = [IndexInvalidation];
         public List<string> Expected { get; } = [];
         /// <summary>RESP3 pushes met among the replies.</summary>
         public List<string> Pushes { get; } = [];
@@ -24,6 +28,8 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         {
             _bytes.AddRange(RawClient.Command(command));
             Expected.Add(reply);
+            if (command.Length > 1 && command[0] is "TIMER.NEW" && command[1] is string id)
+                _libraryInvalidations.Add($">2\r\n$10\r\ninvalidate\r\n*1\r\n{Bulk(id)}");
             return this;
         }
 
@@ -57,15 +63,14 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
                 string reply = TakeRemaining(await c.ReadReplyAsync(), out List<long> _);
                 while (reply.StartsWith('>'))
                 {
-                    // With CLIENT TRACKING the library's read of the timer index is tracked too.
-                    if (reply != IndexInvalidation) Pushes.Add(reply);
+                    if (!_libraryInvalidations.Contains(reply)) Pushes.Add(reply);
                     reply = TakeRemaining(await c.ReadReplyAsync(), out List<long> _);
                 }
                 Assert.True(Expected[i] == reply, $"reply {i}: expected {Show(Expected[i])}, got {Show(reply)}");
             }
             await c.SendCommandAsync("PING");
             string pong = await c.ReadReplyAsync();
-            while (pong == IndexInvalidation) pong = await c.ReadReplyAsync();
+            while (_libraryInvalidations.Contains(pong)) pong = await c.ReadReplyAsync();
             Assert.Equal("+PONG\r\n", pong);
         }
     }

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
-namespace RedisTimer.Proxy.Server.Transport;
+namespace RedisTimer.Proxy.Transport;
 
 /// <summary>A connected socket as a pair of pipes: what <see cref="ClientConnection"/> and the upstream link hold.</summary>
 public interface ITransportPipe : IDuplexPipe

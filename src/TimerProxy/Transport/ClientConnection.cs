@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace RedisTimer.Proxy.Server.Transport;
+namespace RedisTimer.Proxy.Transport;
 
 /// <summary>
 /// An accepted client socket as the <see cref="ConnectionContext"/> a <see cref="ConnectionHandler"/> expects:

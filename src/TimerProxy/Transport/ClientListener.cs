@@ -7,17 +7,17 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
 
-namespace RedisTimer.Proxy.Server.Transport;
+namespace RedisTimer.Proxy.Transport;
 
 /// <summary>
-/// Accepts clients and hands each to the <see cref="ClientConnectionHandler"/>. Replaces Kestrel's socket
+/// Accepts clients and hands each to the protocol's <see cref="ConnectionHandler"/> (the client session's). Replaces Kestrel's socket
 /// transport: the same pipes-over-socket pattern as the upstream side (<see cref="SocketPipe"/>), with larger
 /// reads for pipelined traffic and no per-connection middleware. Shutdown as Kestrel's: stop accepting, ask
 /// every connection to drain (<c>IConnectionLifetimeNotificationFeature</c>), abort what is left when the
 /// host's shutdown timeout expires.
 /// </summary>
 public sealed class ClientListener(
-    ClientConnectionHandler handler,
+    ConnectionHandler handler,
     IOptions<ProxyOptions> options,
     EpollTransport epoll,
     ILogger<ClientListener> logger) : IHostedService

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace RedisTimer.Proxy.Server.Transport;
+namespace RedisTimer.Proxy.Transport;
 
 /// <summary>The few libc calls the epoll transport makes (Linux x64).</summary>
 internal static unsafe partial class Libc

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 
-namespace RedisTimer.Proxy.Server.Transport;
+namespace RedisTimer.Proxy.Transport;
 
 /// <summary>
 /// One event-loop thread over a level-triggered epoll set, Redis style. Every socket registered here has all its

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
 
-namespace RedisTimer.Proxy.Server.Transport;
+namespace RedisTimer.Proxy.Transport;
 
 /// <summary>
 /// The epoll transport (<c>Proxy:Transport</c> = <c>epoll</c>): <c>Proxy:EpollThreads</c> event loops, started at

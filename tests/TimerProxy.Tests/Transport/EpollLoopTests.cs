@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using RedisTimer.Proxy.Server.Transport;
+using RedisTimer.Proxy.Transport;
 
-namespace RedisTimer.Proxy.Tests.Server.Transport;
+namespace RedisTimer.Proxy.Tests.Transport;
 
 public class EpollLoopTests
 {
