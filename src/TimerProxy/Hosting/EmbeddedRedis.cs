@@ -24,7 +24,11 @@ public sealed class EmbeddedRedis(UpstreamEndpoint endpoint, IOptions<ProxyOptio
         var configured = options.Value.Upstream;
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            endpoint.Set(configured.Trim());
+            var upstream = UpstreamSettings.Parse(options.Value, configured.Trim());
+            if (upstream.IgnoredKeywords.Count > 0)
+                logger.LogInformation("Proxy:Upstream: {Keywords} only steer StackExchange.Redis's own client and have no effect on the proxy",
+                    string.Join(", ", upstream.IgnoredKeywords));
+            endpoint.Set(upstream);
             return;
         }
 
@@ -62,7 +66,7 @@ public sealed class EmbeddedRedis(UpstreamEndpoint endpoint, IOptions<ProxyOptio
         _process.BeginErrorReadLine();
 
         await WaitUntilListeningAsync(port, cancel);
-        endpoint.Set($"127.0.0.1:{port}");
+        endpoint.Set(UpstreamSettings.Parse(options.Value, $"127.0.0.1:{port}"));
         logger.LogInformation("Embedded redis-server (pid {Pid}) listening on 127.0.0.1:{Port}, data in {Dir}",
             _process.Id, port, dir);
     }

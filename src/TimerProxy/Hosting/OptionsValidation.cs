@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Scheduling;
+using RedisTimer.Proxy.Upstream;
 
 namespace RedisTimer.Proxy.Hosting;
 
@@ -19,6 +20,7 @@ public sealed class ProxyOptionsValidation : IValidateOptions<ProxyOptions>
         Range.Check(errors, "Proxy:ShutdownDrainMs", o.ShutdownDrainMs, 0, 3_600_000);
         Range.Check(errors, "Proxy:EpollThreads", o.EpollThreads, 1, 256);
         if (string.IsNullOrWhiteSpace(o.ListenAddress)) errors.Add("Proxy:ListenAddress must not be empty");
+        if (!string.IsNullOrWhiteSpace(o.Upstream)) UpstreamSettings.TryParse(o, o.Upstream.Trim(), errors);
         return Range.Result(errors);
     }
 }

@@ -42,7 +42,7 @@ public sealed class ClientConnectionHandler(
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
             var session = new ClientSession(client.Transport, upstream, _limits, connector.Describe,
-                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, options.Value.UpstreamDatabase, logger);
+                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, connector.ConfiguredDatabase, logger);
             await session.RunAsync(shutdown);
         }
         logger.Disconnected(client.RemoteEndPoint);

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using RedisTimer.Proxy.Hosting;
 using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Upstream;
@@ -10,7 +8,7 @@ namespace RedisTimer.Proxy.Upstream;
 /// Opened on first use only: a proxy that never sees a timer never opens it, and so never shows up in
 /// Redis's client list or command statistics. Clients' connections are never shared with it.
 /// </summary>
-public sealed class ControlPlane(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, ILogger<ControlPlane> logger)
+public sealed class ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane> logger)
     : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -23,21 +21,16 @@ public sealed class ControlPlane(UpstreamEndpoint endpoint, IOptions<ProxyOption
         try
         {
             if (_mux is not null) return _mux;
-            var (host, port) = endpoint.HostAndPort;
-            var config = new ConfigurationOptions
-            {
-                AbortOnConnectFail = false,
-                AllowAdmin = true, // INFO keyspace, to find the databases that hold timers
-                ClientName = "redistimer",
-                ConnectTimeout = Math.Max(options.Value.UpstreamConnectTimeoutMs, 5000),
-                SyncTimeout = 10000,
-                AsyncTimeout = 10000,
-                KeepAlive = 60,
-                Protocol = RedisProtocol.Resp2,
-            };
-            config.EndPoints.Add(host, port);
-            if (!string.IsNullOrEmpty(options.Value.UpstreamUser)) config.User = options.Value.UpstreamUser;
-            if (!string.IsNullOrEmpty(options.Value.UpstreamPassword)) config.Password = options.Value.UpstreamPassword;
+            var settings = endpoint.Settings;
+            var config = settings.ForControlPlane();
+            config.AbortOnConnectFail = false;
+            config.AllowAdmin = true; // INFO keyspace, to find the databases that hold timers
+            config.ClientName = "redistimer";
+            config.ConnectTimeout = Math.Max(settings.ConnectTimeoutMs, 5000);
+            config.SyncTimeout = 10000;
+            config.AsyncTimeout = 10000;
+            config.KeepAlive = 60;
+            config.Protocol = RedisProtocol.Resp2;
             _mux = await ConnectionMultiplexer.ConnectAsync(config);
             logger.LogInformation("Control connection to {Upstream} open", endpoint);
             return _mux;

@@ -3,8 +3,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.Extensions.Options;
-using RedisTimer.Proxy.Hosting;
 using RedisTimer.Proxy.Transport;
 using RedisTimer.Resp;
 
@@ -19,20 +17,18 @@ public sealed class UpstreamUnavailableException(string message, Exception? inne
 public sealed class UpstreamConnector
 {
     private readonly UpstreamEndpoint _endpoint;
-    private readonly ProxyOptions _options;
     private readonly EpollTransport? _epoll;
 
-    public UpstreamConnector(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, EpollTransport? epoll = null)
+    public UpstreamConnector(UpstreamEndpoint endpoint, EpollTransport? epoll = null)
     {
         _endpoint = endpoint;
-        _options = options.Value;
         _epoll = epoll is { Enabled: true } ? epoll : null;
     }
 
     public string Describe => _endpoint.ToString();
 
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
-    public int ConfiguredDatabase => _options.UpstreamDatabase;
+    public int ConfiguredDatabase => _endpoint.Settings.Database;
 
     public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(_epoll?.TakeLoop(), cancel);
 
@@ -59,7 +55,7 @@ public sealed class UpstreamConnector
         Socket socket;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
         {
-            timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
+            timeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
             if (loop is not null)
             {
                 try
@@ -91,7 +87,7 @@ public sealed class UpstreamConnector
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
+            timeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
             await HandshakeAsync(connection, timeout.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
@@ -115,7 +111,7 @@ public sealed class UpstreamConnector
             var (host, port) = _endpoint.HostAndPort;
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            timeout.CancelAfter(_options.UpstreamConnectTimeoutMs);
+            timeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
             await socket.ConnectAsync(host, port, timeout.Token);
             return true;
         }
@@ -128,14 +124,15 @@ public sealed class UpstreamConnector
     // AUTH and SELECT from configuration; their replies are the proxy's, never the client's.
     private async Task HandshakeAsync(UpstreamLink connection, CancellationToken cancel)
     {
+        var settings = _endpoint.Settings;
         var commands = new List<string[]>();
-        if (!string.IsNullOrEmpty(_options.UpstreamPassword))
+        if (!string.IsNullOrEmpty(settings.Password))
         {
-            commands.Add(string.IsNullOrEmpty(_options.UpstreamUser)
-                ? ["AUTH", _options.UpstreamPassword]
-                : ["AUTH", _options.UpstreamUser, _options.UpstreamPassword]);
+            commands.Add(string.IsNullOrEmpty(settings.User)
+                ? ["AUTH", settings.Password]
+                : ["AUTH", settings.User, settings.Password]);
         }
-        if (_options.UpstreamDatabase != 0) commands.Add(["SELECT", _options.UpstreamDatabase.ToString()]);
+        if (settings.Database != 0) commands.Add(["SELECT", settings.Database.ToString()]);
         if (commands.Count == 0) return;
 
         var output = connection.Output;

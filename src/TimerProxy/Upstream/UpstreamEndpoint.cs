@@ -1,34 +1,20 @@
-using System.Net;
-
 namespace RedisTimer.Proxy.Upstream;
 
 /// <summary>
-/// Where the client connections go. Set from configuration, or by the embedded redis-server once it listens.
+/// Where new upstream connections go. Set at start-up from configuration, or by the embedded redis-server once
+/// it listens; read for every new client connection.
 /// </summary>
 public sealed class UpstreamEndpoint
 {
-    private volatile string? _hostPort;
+    private volatile UpstreamSettings? _settings;
 
-    public string HostPort => _hostPort ?? throw new InvalidOperationException("upstream not configured yet");
+    public UpstreamSettings Settings => _settings ?? throw new InvalidOperationException("upstream not configured yet");
 
-    public bool IsSet => _hostPort is not null;
+    public bool IsSet => _settings is not null;
 
-    public void Set(string hostPort)
-    {
-        Parse(hostPort); // refuse a malformed value at start-up, not at the first client
-        _hostPort = hostPort;
-    }
+    public void Set(UpstreamSettings settings) => _settings = settings;
 
-    public (string Host, int Port) HostAndPort => Parse(HostPort);
+    public (string Host, int Port) HostAndPort => Settings.HostAndPort();
 
-    public static (string Host, int Port) Parse(string hostPort)
-    {
-        int colon = hostPort.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(hostPort.AsSpan(colon + 1), out int port) || port is <= 0 or > 65535)
-            throw new FormatException($"upstream '{hostPort}' is not host:port");
-        string host = hostPort[..colon].Trim('[', ']');
-        return (host, port);
-    }
-
-    public override string ToString() => _hostPort ?? "(not set)";
+    public override string ToString() => _settings?.ToString() ?? "(not set)";
 }

@@ -76,6 +76,8 @@ public class OptionsTests
     [InlineData("--Proxy:EpollThreads=0", "Proxy:EpollThreads must be 1..256, not 0")]
     [InlineData("--Proxy:Port=70000", "Proxy:Port must be 0..65535, not 70000")]
     [InlineData("--Proxy:Transport=fast", "'Proxy:Transport'")]
+    [InlineData("--Proxy:Upstream=127.0.0.1:1,foo=bar", "Proxy:Upstream: Keyword 'foo' is not supported.")]
+    [InlineData("--Proxy:Upstream=127.0.0.1:1,127.0.0.1:2", "Proxy:Upstream: several endpoints are not supported yet")]
     public void A_bad_setting_stops_start_up_with_one_line_naming_it(string setting, string expected)
     {
         using var proxy = new ProxyProcess("127.0.0.1:1", extraArgs: [setting]);
@@ -85,5 +87,15 @@ public class OptionsTests
         Assert.DoesNotContain("\n", output);
         Assert.StartsWith("redistimer: invalid configuration: ", output);
         Assert.Contains(expected, output);
+    }
+
+    [Fact]
+    public void A_password_in_both_the_string_and_the_switch_stops_start_up_without_showing_either()
+    {
+        using var proxy = new ProxyProcess("127.0.0.1:1,password=Str1ngSecret", extraArgs: ["--upstream-password", "Sw1tchSecret"]);
+        Assert.True(proxy.WaitForExit(TimeSpan.FromSeconds(30)), proxy.Output);
+        Assert.Equal(2, proxy.ExitCode);
+        Assert.Equal("redistimer: invalid configuration: Proxy:Upstream: password conflicts with Proxy:UpstreamPassword (set it in one place)",
+            proxy.Output.Trim());
     }
 }

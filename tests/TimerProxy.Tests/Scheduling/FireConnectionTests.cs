@@ -43,9 +43,9 @@ public sealed class FireConnectionTests : IAsyncLifetime
         _mux = await ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
         await _mux.GetDatabase().ExecuteAsync("FUNCTION", "LOAD", UserLibrary);
         var endpoint = new UpstreamEndpoint();
-        endpoint.Set(_redis.Endpoint);
+        endpoint.Set(UpstreamSettings.Parse(new ProxyOptions(), _redis.Endpoint));
         // No epoll transport: the connection runs on .NET sockets.
-        _fire = new FireConnection(new UpstreamConnector(endpoint, Options.Create(new ProxyOptions()), epoll: null));
+        _fire = new FireConnection(new UpstreamConnector(endpoint, epoll: null));
     }
 
     public async Task DisposeAsync()

@@ -1,0 +1,171 @@
+using System.Net;
+using RedisTimer.Proxy.Hosting;
+using StackExchange.Redis;
+
+namespace RedisTimer.Proxy.Upstream;
+
+/// <summary>
+/// The one parsed description of the Redis to serve, from <c>Proxy:Upstream</c> (<c>host:port</c> or a
+/// StackExchange.Redis configuration string) and the separate upstream switches. The client connections
+/// (data plane) and the proxy's own connection (control plane) are both built from it.
+/// </summary>
+public sealed class UpstreamSettings
+{
+    private const string Key = "Proxy:Upstream";
+
+    private UpstreamSettings(IReadOnlyList<EndPoint> endpoints, string? user, string? password, int database, int connectTimeoutMs,
+        IReadOnlyList<string> ignoredKeywords)
+    {
+        Endpoints = endpoints;
+        User = user;
+        Password = password;
+        Database = database;
+        ConnectTimeoutMs = connectTimeoutMs;
+        IgnoredKeywords = ignoredKeywords;
+    }
+
+    public IReadOnlyList<EndPoint> Endpoints { get; }
+    public string? User { get; }
+    public string? Password { get; }
+
+    /// <summary>The database every upstream connection starts in (SELECT when not 0).</summary>
+    public int Database { get; }
+
+    public int ConnectTimeoutMs { get; }
+
+    /// <summary>Keywords of the string that only steer StackExchange.Redis's own client (abortConnect, name, ...):
+    /// accepted, so that an application's connection string can be pasted, but without effect here.</summary>
+    public IReadOnlyList<string> IgnoredKeywords { get; }
+
+    // Client-side behaviour of StackExchange.Redis's multiplexer; a proxy that opens one plain connection per
+    // client and forwards its bytes has nothing they could change.
+    private static readonly HashSet<string> ClientOnlyKeywords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "abortConnect", "allowAdmin", "asyncTimeout", "syncTimeout", "connectRetry", "keepAlive", "configCheckSeconds",
+        "name", "resolveDns", "setlib", "highPriorityThreads", "preserveAsyncOrder", "responseTimeout", "writeBuffer",
+        "version", "tiebreaker", "configChannel", "protocol",
+    };
+
+    // Keywords that would change what clients' commands mean or where they go, which a byte-for-byte proxy cannot honour.
+    private static readonly Dictionary<string, string> RefusedKeywords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["proxy"] = "the proxy speaks to one Redis server, not through twemproxy or envoy",
+        ["tunnel"] = "HTTP tunnels are not supported",
+        ["channelPrefix"] = "clients' channel names are forwarded as they send them",
+    };
+
+    /// <summary>Parses the configured upstream, or the embedded redis-server's address when none is configured.
+    /// Every problem found goes into <paramref name="errors"/> as one line naming the setting.</summary>
+    public static UpstreamSettings? TryParse(ProxyOptions options, string upstream, List<string> errors)
+    {
+        int before = errors.Count;
+        ConfigurationOptions parsed;
+        try
+        {
+            parsed = ConfigurationOptions.Parse(upstream);
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add($"{Key}: {LibraryText(e)}");
+            return null;
+        }
+
+        var endpoints = new List<EndPoint>();
+        var ignored = new List<string>();
+        // The library splits the same way; it silently drops a token it cannot read as an endpoint ("host:abc"),
+        // so each one is read again here to name it.
+        foreach (var token in upstream.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            int equals = token.IndexOf('=');
+            if (equals > 0)
+            {
+                string keyword = token[..equals].Trim();
+                if (keyword.StartsWith('$')) errors.Add($"{Key}: renamed commands ('{keyword}=') are not supported");
+                else if (RefusedKeywords.TryGetValue(keyword, out var why)) errors.Add($"{Key}: '{keyword}' is not supported: {why}");
+                else if (ClientOnlyKeywords.Contains(keyword)) ignored.Add(keyword);
+                continue;
+            }
+            try
+            {
+                new EndPointCollection().Add(token);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"{Key}: '{token}' is not host[:port] ({LibraryText(e)})");
+            }
+        }
+        parsed.SetDefaultPorts();
+        endpoints.AddRange(parsed.EndPoints);
+
+        if (endpoints.Count == 0) errors.Add($"{Key}: names no endpoint (host[:port])");
+        if (endpoints.Count > 1) errors.Add($"{Key}: several endpoints are not supported yet; name the master alone");
+        if (parsed.ServiceName is not null) errors.Add($"{Key}: 'serviceName' (Sentinel) is not supported yet; name the master's host:port");
+        if (parsed.Ssl) errors.Add($"{Key}: 'ssl=true' is not supported yet");
+
+        string? user = Merge(errors, "user", parsed.User, "Proxy:UpstreamUser", options.UpstreamUser);
+        string? password = Merge(errors, "password", parsed.Password, "Proxy:UpstreamPassword", options.UpstreamPassword, secret: true);
+        int database = options.UpstreamDatabase;
+        if (parsed.DefaultDatabase is int db)
+        {
+            if (db < 0) errors.Add($"{Key}: defaultDatabase must be 0 or more, not {db}");
+            else if (database != 0 && database != db) errors.Add($"{Key}: defaultDatabase={db} conflicts with Proxy:UpstreamDatabase={database}");
+            else database = db;
+        }
+        int connectTimeoutMs = options.UpstreamConnectTimeoutMs;
+        if (HasKeyword(upstream, "connectTimeout"))
+        {
+            if (parsed.ConnectTimeout is < 1 or > 600_000) errors.Add($"{Key}: connectTimeout must be 1..600000 ms, not {parsed.ConnectTimeout}");
+            else connectTimeoutMs = parsed.ConnectTimeout;
+        }
+
+        return errors.Count > before ? null : new UpstreamSettings(endpoints, user, password, database, connectTimeoutMs, ignored);
+    }
+
+    /// <summary>Like <see cref="TryParse"/>, for a value already validated at start-up.</summary>
+    public static UpstreamSettings Parse(ProxyOptions options, string upstream)
+    {
+        var errors = new List<string>();
+        return TryParse(options, upstream, errors) ?? throw new FormatException(string.Join("; ", errors));
+    }
+
+    public (string Host, int Port) HostAndPort(int index = 0) => Endpoints[index] switch
+    {
+        DnsEndPoint dns => (dns.Host, dns.Port),
+        IPEndPoint ip => (ip.Address.ToString(), ip.Port),
+        var other => throw new InvalidOperationException($"unexpected endpoint {other}"),
+    };
+
+    /// <summary>A StackExchange.Redis configuration for the control plane: the same endpoints, credentials and TLS.</summary>
+    public ConfigurationOptions ForControlPlane()
+    {
+        var config = new ConfigurationOptions();
+        foreach (var endpoint in Endpoints) config.EndPoints.Add(endpoint);
+        if (!string.IsNullOrEmpty(User)) config.User = User;
+        if (!string.IsNullOrEmpty(Password)) config.Password = Password;
+        return config;
+    }
+
+    /// <summary>For logs and error replies: where, never the credentials.</summary>
+    public override string ToString() => string.Join(",", Endpoints.Select(EndPointCollection.ToString));
+
+    private static string? Merge(List<string> errors, string keyword, string? fromString, string optionKey, string? fromOption, bool secret = false)
+    {
+        if (string.IsNullOrEmpty(fromOption)) return fromString;
+        if (string.IsNullOrEmpty(fromString) || fromString == fromOption) return fromOption;
+        errors.Add(secret
+            ? $"{Key}: {keyword} conflicts with {optionKey} (set it in one place)"
+            : $"{Key}: {keyword}={fromString} conflicts with {optionKey}={fromOption}");
+        return null;
+    }
+
+    private static bool HasKeyword(string upstream, string keyword) =>
+        upstream.Split(',').Any(t => t.IndexOf('=') is > 0 and var i && t[..i].Trim().Equals(keyword, StringComparison.OrdinalIgnoreCase));
+
+    // The library's ArgumentException texts end with " (Parameter 'x')" and sometimes an "Actual value" line.
+    private static string LibraryText(ArgumentException e)
+    {
+        string text = e.Message.Split('\n')[0].Trim();
+        int parameter = text.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return parameter > 0 ? text[..parameter] : text;
+    }
+}
