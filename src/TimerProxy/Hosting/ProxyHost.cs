@@ -24,6 +24,9 @@ public static class ProxyHost
         ["--upstream-user"] = "Proxy:UpstreamUser",
         ["--upstream-password"] = "Proxy:UpstreamPassword",
         ["--upstream-db"] = "Proxy:UpstreamDatabase",
+        ["--upstream-tls-ca-cert-file"] = "Proxy:UpstreamTls:CaCertFile",
+        ["--upstream-tls-cert-file"] = "Proxy:UpstreamTls:CertFile",
+        ["--upstream-tls-key-file"] = "Proxy:UpstreamTls:KeyFile",
     };
 
     public static IHost Build(string[] args, Action<IConfigurationBuilder>? overrides = null)

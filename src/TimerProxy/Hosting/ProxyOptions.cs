@@ -18,6 +18,9 @@ public sealed class ProxyOptions
     public int UpstreamDatabase { get; set; }
     public int UpstreamConnectTimeoutMs { get; set; } = 2000;
 
+    /// <summary>Certificates for TLS towards Redis (with <c>ssl=true</c> in <see cref="Upstream"/>).</summary>
+    public UpstreamTlsOptions UpstreamTls { get; set; } = new();
+
     /// <summary>Largest bulk string a client may send; keep it at most Redis's proto-max-bulk-len.</summary>
     public long MaxBulkLength { get; set; } = Resp.RespLimits.DefaultMaxBulkLength;
 
@@ -40,6 +43,16 @@ public enum ProxyTransport
     Epoll,
     /// <summary>.NET's Socket async APIs under System.IO.Pipelines.</summary>
     Sockets,
+}
+
+public sealed class UpstreamTlsOptions
+{
+    /// <summary>PEM file of the CA(s) that sign Redis's certificate; when set, only they are trusted.</summary>
+    public string? CaCertFile { get; set; }
+
+    /// <summary>PEM files of a client certificate (and its chain) and its private key, for Redis's tls-auth-clients.</summary>
+    public string? CertFile { get; set; }
+    public string? KeyFile { get; set; }
 }
 
 public sealed class EmbeddedRedisOptions

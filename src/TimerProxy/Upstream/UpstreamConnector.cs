@@ -1,8 +1,11 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Security;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Tls;
 using RedisTimer.Proxy.Transport;
 using RedisTimer.Resp;
 
@@ -19,9 +22,12 @@ public sealed class UpstreamConnector
     private readonly UpstreamEndpoint _endpoint;
     private readonly EpollTransport? _epoll;
 
-    public UpstreamConnector(UpstreamEndpoint endpoint, EpollTransport? epoll = null)
+    private readonly ILogger<UpstreamConnector>? _logger;
+
+    public UpstreamConnector(UpstreamEndpoint endpoint, EpollTransport? epoll = null, ILogger<UpstreamConnector>? logger = null)
     {
         _endpoint = endpoint;
+        _logger = logger;
         _epoll = epoll is { Enabled: true } ? epoll : null;
     }
 
@@ -30,12 +36,15 @@ public sealed class UpstreamConnector
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _endpoint.Settings.Database;
 
-    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(_epoll?.TakeLoop(), cancel);
+    // TLS runs on .NET's socket engine under SslStream: the epoll loops hand such a connection over.
+    private EpollTransport? Epoll => _endpoint.Settings.Tls is null ? _epoll : null;
 
-    /// <summary>A connection of the scheduler's: on an epoll loop of its own, or (sockets transport) continuing on a
-    /// thread of its own, so that firing never holds up a thread that serves clients.</summary>
+    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(Epoll?.TakeLoop(), cancel);
+
+    /// <summary>A connection of the scheduler's: on an epoll loop of its own, or (sockets transport, TLS) continuing
+    /// on a thread of its own, so that firing never holds up a thread that serves clients.</summary>
     public Task<UpstreamLink> ConnectForSchedulerAsync(CancellationToken cancel) =>
-        ConnectAsync(_epoll?.SchedulerLoop, cancel, _epoll is null ? SchedulerThread : null);
+        Epoll is { } epoll ? ConnectAsync(epoll.SchedulerLoop, cancel) : ConnectAsync(null, cancel, SchedulerThread);
 
     private DedicatedPipeScheduler? _schedulerThread;
 
@@ -83,12 +92,16 @@ public sealed class UpstreamConnector
                 }
             }
         }
-        var connection = loop is null ? new UpstreamLink(socket, continueOn) : new UpstreamLink(socket, loop);
+        using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        handshakeTimeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
+        UpstreamLink connection;
+        if (_endpoint.Settings.Tls is { } tls)
+            connection = UpstreamLink.OverTls(socket, await AuthenticateAsync(tls, socket, host, handshakeTimeout.Token), continueOn);
+        else
+            connection = loop is null ? new UpstreamLink(socket, continueOn) : new UpstreamLink(socket, loop);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            timeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
-            await HandshakeAsync(connection, timeout.Token);
+            await HandshakeAsync(connection, handshakeTimeout.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -101,6 +114,26 @@ public sealed class UpstreamConnector
             throw;
         }
         return connection;
+    }
+
+    private int _warnedMissingCertificate;
+
+    private async Task<SslStream> AuthenticateAsync(UpstreamTls tls, Socket socket, string host, CancellationToken cancel)
+    {
+        try
+        {
+            var session = await tls.AuthenticateAsync(socket, host, cancel);
+            if (session.AskedForMissingCertificate && Interlocked.Exchange(ref _warnedMissingCertificate, 1) == 0)
+                _logger?.LogWarning("Upstream {Upstream} asks for a client certificate and none is configured: if it requires one " +
+                    "(tls-auth-clients yes), it closes every connection; set --upstream-tls-cert-file and --upstream-tls-key-file", _endpoint);
+            return session.Stream;
+        }
+        catch (Exception e) when (e is TlsHandshakeException or OperationCanceledException)
+        {
+            socket.Dispose();
+            string why = e is TlsHandshakeException ? e.Message : "timed out";
+            throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: TLS handshake failed: {why}", e);
+        }
     }
 
     /// <summary>True when a TCP connection can be opened; sends nothing.</summary>

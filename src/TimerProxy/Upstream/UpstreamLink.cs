@@ -1,5 +1,7 @@
 using System.IO.Pipelines;
+using System.Net.Security;
 using System.Net.Sockets;
+using RedisTimer.Proxy.Tls;
 using RedisTimer.Proxy.Transport;
 
 namespace RedisTimer.Proxy.Upstream;
@@ -21,12 +23,8 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
     /// <see cref="Output"/> to drain; by default on the socket's completion thread. The socket pumps stay there.</param>
     public UpstreamLink(Socket socket, PipeScheduler? continueOn = null)
     {
-        _pipe = continueOn is null
-            ? new SocketPipe(socket, ReceiveOptions, SendOptions, ReceiveError)
-            : new SocketPipe(socket,
-                SocketPipe.Options(ReceiveOptions.PauseWriterThreshold, ReceiveOptions.ResumeWriterThreshold, reader: continueOn, writer: PipeScheduler.Inline),
-                SocketPipe.Options(SendOptions.PauseWriterThreshold, SendOptions.ResumeWriterThreshold, reader: PipeScheduler.Inline, writer: continueOn),
-                ReceiveError);
+        var (receive, send) = Options(continueOn);
+        _pipe = new SocketPipe(socket, receive, send, ReceiveError);
     }
 
     /// <summary>The epoll transport: the socket is driven by <paramref name="loop"/> (the client's own loop).</summary>
@@ -34,6 +32,20 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
     {
         _pipe = new EpollPipe(socket, loop, ReceiveOptions, SendOptions, ReceiveError);
     }
+
+    private UpstreamLink(ITransportPipe pipe) => _pipe = pipe;
+
+    /// <summary>A connection whose TLS session is established; <paramref name="continueOn"/> as for a plain socket.</summary>
+    public static UpstreamLink OverTls(Socket socket, SslStream tls, PipeScheduler? continueOn = null)
+    {
+        var (receive, send) = Options(continueOn);
+        return new UpstreamLink(new TlsPipe(socket, tls, receive, send, ReceiveError));
+    }
+
+    private static (PipeOptions Receive, PipeOptions Send) Options(PipeScheduler? continueOn) => continueOn is null
+        ? (ReceiveOptions, SendOptions)
+        : (SocketPipe.Options(ReceiveOptions.PauseWriterThreshold, ReceiveOptions.ResumeWriterThreshold, reader: continueOn, writer: PipeScheduler.Inline),
+           SocketPipe.Options(SendOptions.PauseWriterThreshold, SendOptions.ResumeWriterThreshold, reader: PipeScheduler.Inline, writer: continueOn));
 
     private static Exception ReceiveError(Exception e) => new IOException("upstream connection failed: " + e.Message, e);
 

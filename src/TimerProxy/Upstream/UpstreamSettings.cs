@@ -1,5 +1,9 @@
 using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Tls;
 using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Upstream;
@@ -14,8 +18,9 @@ public sealed class UpstreamSettings
     private const string Key = "Proxy:Upstream";
 
     private UpstreamSettings(IReadOnlyList<EndPoint> endpoints, string? user, string? password, int database, int connectTimeoutMs,
-        IReadOnlyList<string> ignoredKeywords)
+        UpstreamTls? tls, IReadOnlyList<string> ignoredKeywords)
     {
+        Tls = tls;
         Endpoints = endpoints;
         User = user;
         Password = password;
@@ -32,6 +37,9 @@ public sealed class UpstreamSettings
     public int Database { get; }
 
     public int ConnectTimeoutMs { get; }
+
+    /// <summary>TLS towards Redis (<c>ssl=true</c>), or null for plain TCP.</summary>
+    public UpstreamTls? Tls { get; }
 
     /// <summary>Keywords of the string that only steer StackExchange.Redis's own client (abortConnect, name, ...):
     /// accepted, so that an application's connection string can be pasted, but without effect here.</summary>
@@ -100,7 +108,7 @@ public sealed class UpstreamSettings
         if (endpoints.Count == 0) errors.Add($"{Key}: names no endpoint (host[:port])");
         if (endpoints.Count > 1) errors.Add($"{Key}: several endpoints are not supported yet; name the master alone");
         if (parsed.ServiceName is not null) errors.Add($"{Key}: 'serviceName' (Sentinel) is not supported yet; name the master's host:port");
-        if (parsed.Ssl) errors.Add($"{Key}: 'ssl=true' is not supported yet");
+        var tls = ParseTls(options.UpstreamTls, parsed, HasKeyword(upstream, "checkCertificateRevocation"), errors);
 
         string? user = Merge(errors, "user", parsed.User, "Proxy:UpstreamUser", options.UpstreamUser);
         string? password = Merge(errors, "password", parsed.Password, "Proxy:UpstreamPassword", options.UpstreamPassword, secret: true);
@@ -118,7 +126,7 @@ public sealed class UpstreamSettings
             else connectTimeoutMs = parsed.ConnectTimeout;
         }
 
-        return errors.Count > before ? null : new UpstreamSettings(endpoints, user, password, database, connectTimeoutMs, ignored);
+        return errors.Count > before ? null : new UpstreamSettings(endpoints, user, password, database, connectTimeoutMs, tls, ignored);
     }
 
     /// <summary>Like <see cref="TryParse"/>, for a value already validated at start-up.</summary>
@@ -142,11 +150,55 @@ public sealed class UpstreamSettings
         foreach (var endpoint in Endpoints) config.EndPoints.Add(endpoint);
         if (!string.IsNullOrEmpty(User)) config.User = User;
         if (!string.IsNullOrEmpty(Password)) config.Password = Password;
+        Tls?.ApplyTo(config);
         return config;
     }
 
     /// <summary>For logs and error replies: where, never the credentials.</summary>
     public override string ToString() => string.Join(",", Endpoints.Select(EndPointCollection.ToString));
+
+    private static UpstreamTls? ParseTls(UpstreamTlsOptions files, ConfigurationOptions parsed, bool revocationGiven, List<string> errors)
+    {
+        const string Files = "Proxy:UpstreamTls";
+        bool anyFile = files.CaCertFile is { Length: > 0 } || files.CertFile is { Length: > 0 } || files.KeyFile is { Length: > 0 };
+        if (!parsed.Ssl)
+        {
+            if (anyFile) errors.Add($"{Files}: certificate files are set but {Key} does not ask for TLS (add ssl=true)");
+            return null;
+        }
+        if (string.IsNullOrEmpty(files.CertFile) != string.IsNullOrEmpty(files.KeyFile))
+        {
+            errors.Add($"{Files}: CertFile and KeyFile go together (--upstream-tls-cert-file and --upstream-tls-key-file)");
+            return null;
+        }
+        CertificateFiles<X509Certificate2Collection>? authorities = null;
+        CertificateFiles<ClientIdentity>? identity = null;
+        string? reading = null;
+        try
+        {
+            if (!string.IsNullOrEmpty(files.CaCertFile))
+            {
+                reading = $"{Files}:CaCertFile";
+                string path = files.CaCertFile;
+                authorities = new CertificateFiles<X509Certificate2Collection>([path], () => Pem.ReadCertificates(path));
+            }
+            if (!string.IsNullOrEmpty(files.CertFile))
+            {
+                reading = $"{Files}:CertFile/KeyFile";
+                string cert = files.CertFile, key = files.KeyFile!;
+                identity = new CertificateFiles<ClientIdentity>([cert, key], () => UpstreamTls.ReadIdentity(cert, key));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            errors.Add($"{reading}: {e.Message}");
+            return null;
+        }
+        // As StackExchange.Redis: revocation is checked unless the string says otherwise, except against a private
+        // CA, which rarely publishes revocation lists (the library's TrustIssuer does not check it either).
+        bool checkRevocation = revocationGiven ? parsed.CheckCertificateRevocation : authorities is null;
+        return new UpstreamTls(parsed.SslHost, parsed.SslProtocols ?? SslProtocols.None, checkRevocation, authorities, identity);
+    }
 
     private static string? Merge(List<string> errors, string keyword, string? fromString, string optionKey, string? fromOption, bool secret = false)
     {

@@ -98,4 +98,16 @@ public class OptionsTests
         Assert.Equal("redistimer: invalid configuration: Proxy:Upstream: password conflicts with Proxy:UpstreamPassword (set it in one place)",
             proxy.Output.Trim());
     }
+
+    [Theory]
+    [InlineData("127.0.0.1:1", "--upstream-tls-ca-cert-file", "/nonexistent/ca.crt", "Proxy:UpstreamTls: certificate files are set but Proxy:Upstream does not ask for TLS (add ssl=true)")]
+    [InlineData("127.0.0.1:1,ssl=true", "--upstream-tls-ca-cert-file", "/nonexistent/ca.crt", "Proxy:UpstreamTls:CaCertFile: Could not find a part of the path '/nonexistent/ca.crt'.")]
+    [InlineData("127.0.0.1:1,ssl=true", "--upstream-tls-cert-file", "/nonexistent/client.crt", "Proxy:UpstreamTls: CertFile and KeyFile go together (--upstream-tls-cert-file and --upstream-tls-key-file)")]
+    public void Bad_upstream_tls_files_stop_start_up_with_one_line(string upstream, string option, string value, string expected)
+    {
+        using var proxy = new ProxyProcess(upstream, extraArgs: [option, value]);
+        Assert.True(proxy.WaitForExit(TimeSpan.FromSeconds(30)), proxy.Output);
+        Assert.Equal(2, proxy.ExitCode);
+        Assert.Equal("redistimer: invalid configuration: " + expected, proxy.Output.Trim());
+    }
 }

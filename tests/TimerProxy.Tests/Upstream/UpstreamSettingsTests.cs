@@ -66,7 +66,6 @@ public class UpstreamSettingsTests
     [InlineData("password=x", "Proxy:Upstream: names no endpoint (host[:port])")]
     [InlineData("h:1,proxy=twemproxy", "Proxy:Upstream: 'proxy' is not supported")]
     [InlineData("h:1,$CONFIG=cfg", "Proxy:Upstream: renamed commands ('$CONFIG=') are not supported")]
-    [InlineData("h:1,ssl=true", "Proxy:Upstream: 'ssl=true' is not supported yet")]
     [InlineData("a:1,b:2", "Proxy:Upstream: several endpoints are not supported yet")]
     [InlineData("s1:26379,serviceName=mymaster", "Proxy:Upstream: 'serviceName' (Sentinel) is not supported yet")]
     public void A_string_refused_by_the_library_or_by_us_names_the_problem(string upstream, string expected)
