@@ -6,13 +6,16 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [-h|--help]
+Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--tls] [-h|--help]
 
   --quick      divide every request count by 5 (shorter, noisier run)
   --no-build   use the existing Release build instead of running `dotnet build -c Release`
   --rounds N   rounds per case (default: $ROUNDS or 3); each round runs direct then proxy
   --haproxy    also measure a plain TCP hop (haproxy in tcp mode, from PATH) in the same rounds,
                as the reference for what any extra hop costs on this machine
+  --tls        TLS on every hop: redis-benchmark --tls to Redis's TLS port, to the proxy's TLS port (its
+               upstream ssl=true to Redis's TLS port) and, with --haproxy, to haproxy terminating and
+               re-originating TLS; 64 B values, 20 and 50 clients, -P 1 and -P 16, and 1 client
 
 Environment: ROUNDS, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET, HAPROXY, KEYSPACE (see bench/README.md).
 EOF
@@ -36,8 +39,10 @@ CLIENTS=50
 QUICK=0
 BUILD=1
 WITH_HAPROXY=0
+TLS=0
 while (($#)); do
     case "$1" in
+        --tls) TLS=1 ;;
         --quick) QUICK=1 ;;
         --haproxy) WITH_HAPROXY=1 ;;
         --no-build) BUILD=0 ;;
@@ -61,6 +66,7 @@ N_LAT=$((50000 / DIV))      # 1 client, no pipelining (latency)
 # shellcheck source=bench/lib.sh
 source "$SCRIPT_DIR/lib.sh"
 require_tools "$REDIS_SERVER" "$REDIS_BENCHMARK" "$REDIS_CLI" "$DOTNET" python3
+if ((TLS)); then require_tools openssl; fi
 if ((WITH_HAPROXY)); then require_tools "$HAPROXY"; fi
 
 # --- processes we own, stopped on any exit --------------------------------------------------------
@@ -94,21 +100,54 @@ if ((BUILD)); then
 fi
 [[ -f "$PROXY_DLL" ]] || { echo "proxy not built: $PROXY_DLL missing (run without --no-build)" >&2; exit 1; }
 
+# With --tls: a private CA and one certificate for 127.0.0.1, used by Redis, the proxy and haproxy alike.
+make_certs() {
+    local d=$WORK_DIR
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=bench CA" \
+        -keyout "$d/ca.key" -out "$d/ca.crt" >"$d/openssl.log" 2>&1
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$d/server.key" -out "$d/server.csr" >>"$d/openssl.log" 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$d/server.ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+        -extfile "$d/server.ext" -out "$d/server.crt" >>"$d/openssl.log" 2>&1
+    cat "$d/server.crt" "$d/server.key" >"$d/server.pem"
+}
+
 REDIS_PORT=$(free_port)
+REDIS_ARGS=()
+if ((TLS)); then
+    make_certs
+    REDIS_TLS_PORT=$(free_port)
+    REDIS_ARGS=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$WORK_DIR/server.crt" --tls-key-file "$WORK_DIR/server.key"
+        --tls-ca-cert-file "$WORK_DIR/ca.crt" --tls-auth-clients no)
+fi
 "$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-    --dir "$WORK_DIR" --daemonize no --logfile '' >"$WORK_DIR/redis.log" 2>&1 &
+    --dir "$WORK_DIR" --daemonize no --logfile '' "${REDIS_ARGS[@]}" >"$WORK_DIR/redis.log" 2>&1 &
 REDIS_PID=$!
 wait_for_ping "$REDIS_PORT" "$REDIS_PID" redis-server
 
 PROXY_PORT=$(free_port)
 while [[ "$PROXY_PORT" == "$REDIS_PORT" ]]; do PROXY_PORT=$(free_port); done
-"$DOTNET" "$PROXY_DLL" --port "$PROXY_PORT" --upstream "127.0.0.1:$REDIS_PORT" >"$WORK_DIR/proxy.log" 2>&1 &
+PROXY_ARGS=(--upstream "127.0.0.1:$REDIS_PORT")
+if ((TLS)); then
+    PROXY_TLS_PORT=$(free_port)
+    PROXY_ARGS=(--upstream "127.0.0.1:$REDIS_TLS_PORT,ssl=true" --upstream-tls-ca-cert-file "$WORK_DIR/ca.crt"
+        --tls-port "$PROXY_TLS_PORT" --tls-cert-file "$WORK_DIR/server.crt" --tls-key-file "$WORK_DIR/server.key" --tls-auth-clients no)
+fi
+"$DOTNET" "$PROXY_DLL" --port "$PROXY_PORT" "${PROXY_ARGS[@]}" >"$WORK_DIR/proxy.log" 2>&1 &
 PROXY_PID=$!
 wait_for_ping "$PROXY_PORT" "$PROXY_PID" proxy
 echo "redis-server pid $REDIS_PID on 127.0.0.1:$REDIS_PORT, proxy pid $PROXY_PID on 127.0.0.1:$PROXY_PORT" >&2
 
 if ((WITH_HAPROXY)); then
     HAPROXY_PORT=$(free_port)
+    HAPROXY_BIND="" HAPROXY_SERVER="127.0.0.1:$REDIS_PORT"
+    if ((TLS)); then
+        HAPROXY_TLS_PORT=$(free_port)
+        HAPROXY_BIND="
+    bind 127.0.0.1:$HAPROXY_TLS_PORT ssl crt $WORK_DIR/server.pem"
+        HAPROXY_SERVER="127.0.0.1:$REDIS_TLS_PORT ssl verify required ca-file $WORK_DIR/ca.crt sni str(127.0.0.1)"
+    fi
     cat >"$WORK_DIR/haproxy.cfg" <<CFG
 global
     maxconn 4096
@@ -118,8 +157,8 @@ defaults
     timeout client 300s
     timeout server 300s
 listen redis
-    bind 127.0.0.1:$HAPROXY_PORT
-    server redis 127.0.0.1:$REDIS_PORT
+    bind 127.0.0.1:$HAPROXY_PORT$HAPROXY_BIND
+    server redis $HAPROXY_SERVER
 CFG
     "$HAPROXY" -f "$WORK_DIR/haproxy.cfg" -db >"$WORK_DIR/haproxy.log" 2>&1 &
     HAPROXY_PID=$!
@@ -131,9 +170,11 @@ fi
 
 # bench_csv <port> <test> <clients> <pipeline> <requests> <size>
 # Prints "rps p50_ms p99_ms" from redis-benchmark --csv (7.x columns are looked up by header name).
+TLS_FLAGS=()
+((TLS)) && TLS_FLAGS=(--tls --cacert "$WORK_DIR/ca.crt")
 bench_csv() {
     local port=$1 test=$2 clients=$3 pipeline=$4 requests=$5 size=$6 out
-    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" -t "$test" -c "$clients" -P "$pipeline" \
+    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" "${TLS_FLAGS[@]}" -t "$test" -c "$clients" -P "$pipeline" \
         -n "$requests" -d "$size" -r "$KEYSPACE" --csv 2>"$WORK_DIR/benchmark.err") || {
         echo "redis-benchmark failed against port $port:" >&2
         cat "$WORK_DIR/benchmark.err" >&2
@@ -203,13 +244,13 @@ run_case() {
     local r d p h a b c
     local -a d_rps=() p_rps=() h_rps=() d_p50=() p_p50=() h_p50=() d_p99=() p_p99=() h_p99=()
     for ((r = 1; r <= ROUNDS; r++)); do
-        d=$(bench_csv "$REDIS_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
-        p=$(bench_csv "$PROXY_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
+        d=$(bench_csv "$DIRECT_TARGET" "$test" "$clients" "$pipeline" "$requests" "$size")
+        p=$(bench_csv "$PROXY_TARGET" "$test" "$clients" "$pipeline" "$requests" "$size")
         read -r a b c <<<"$d"; d_rps+=("$a"); d_p50+=("$b"); d_p99+=("$c")
         read -r a b c <<<"$p"; p_rps+=("$a"); p_p50+=("$b"); p_p99+=("$c")
         h=""
         if ((WITH_HAPROXY)); then
-            h=$(bench_csv "$HAPROXY_PORT" "$test" "$clients" "$pipeline" "$requests" "$size")
+            h=$(bench_csv "$HAPROXY_TARGET" "$test" "$clients" "$pipeline" "$requests" "$size")
             read -r a b c <<<"$h"; h_rps+=("$a"); h_p50+=("$b"); h_p99+=("$c")
             h=$(printf '  haproxy %10.0f ops/s' "$(fmt_rps "$a")")
         fi
@@ -234,24 +275,37 @@ size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) Ki
 STARTED=$(date -u +%Y%m%d-%H%M%S)
 echo "Rounds: $ROUNDS, requests: -P 1 $N_P1, -P 16 $N_P16, 1-client $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ' (quick)')" >&2
 
-for size in 64 4096; do
-    echo "Populating $KEYSPACE keys with $(size_label "$size") values..." >&2
-    populate "$size"
-    # SET before GET; SET rewrites values of the same size, so GET always reads <size> bytes.
+# The ports redis-benchmark measures; with --tls, every hop's TLS port.
+DIRECT_TARGET=$REDIS_PORT PROXY_TARGET=$PROXY_PORT HAPROXY_TARGET=${HAPROXY_PORT:-}
+if ((TLS)); then
+    DIRECT_TARGET=$REDIS_TLS_PORT PROXY_TARGET=$PROXY_TLS_PORT HAPROXY_TARGET=${HAPROXY_TLS_PORT:-}
+    populate 64
     for test in SET GET; do
-        run_case "$test $(size_label "$size"), c$CLIENTS P1" "$test" "$CLIENTS" 1 "$N_P1" "$size"
-        run_case "$test $(size_label "$size"), c$CLIENTS P16" "$test" "$CLIENTS" 16 "$N_P16" "$size"
+        for clients in 20 50; do
+            run_case "TLS $test 64 B, c$clients P1" "$test" "$clients" 1 "$N_P1" 64
+            run_case "TLS $test 64 B, c$clients P16" "$test" "$clients" 16 "$N_P16" 64
+        done
     done
-done
+else
+    for size in 64 4096; do
+        echo "Populating $KEYSPACE keys with $(size_label "$size") values..." >&2
+        populate "$size"
+        # SET before GET; SET rewrites values of the same size, so GET always reads <size> bytes.
+        for test in SET GET; do
+            run_case "$test $(size_label "$size"), c$CLIENTS P1" "$test" "$CLIENTS" 1 "$N_P1" "$size"
+            run_case "$test $(size_label "$size"), c$CLIENTS P16" "$test" "$CLIENTS" 16 "$N_P16" "$size"
+        done
+    done
+fi
 populate 64
-run_case "SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
+run_case "$( ((TLS)) && echo 'TLS ')SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
 
 # --- report ---------------------------------------------------------------------------------------
 
 REDIS_VERSION=$("$REDIS_SERVER" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
 COMMIT=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
 TABLE=$(
-    echo "# Proxy vs direct Redis ($STARTED UTC)"
+    echo "# Proxy vs direct Redis$( ((TLS)) && echo ', TLS on every hop') ($STARTED UTC)"
     echo
     echo "commit $COMMIT, redis $REDIS_VERSION, $(nproc 2>/dev/null || echo '?') CPUs, $ROUNDS rounds interleaved (median of each side)," \
         "requests -P 1: $N_P1, -P 16: $N_P16, 1 client: $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ', --quick')"
@@ -267,7 +321,7 @@ TABLE=$(
 )
 
 mkdir -p "$RESULTS_DIR"
-OUT_FILE="$RESULTS_DIR/proxy-$STARTED.md"
+OUT_FILE="$RESULTS_DIR/proxy-$( ((TLS)) && echo 'tls-')$STARTED.md"
 printf '%s\n' "$TABLE" >"$OUT_FILE"
 echo
 printf '%s\n' "$TABLE"

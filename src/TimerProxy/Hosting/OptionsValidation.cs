@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Scheduling;
+using RedisTimer.Proxy.Tls;
 using RedisTimer.Proxy.Upstream;
 
 namespace RedisTimer.Proxy.Hosting;
@@ -14,6 +15,11 @@ public sealed class ProxyOptionsValidation : IValidateOptions<ProxyOptions>
     {
         var errors = new List<string>();
         Range.Check(errors, "Proxy:Port", o.Port, 0, 65535);
+        Range.Check(errors, "Proxy:Tls:Port", o.Tls.Port, 0, 65535);
+        Range.Check(errors, "Proxy:Tls:HandshakeTimeoutMs", o.Tls.HandshakeTimeoutMs, 1, 600_000);
+        if (o.Port == 0 && o.Tls.Port == 0) errors.Add("Proxy:Port is 0 and Proxy:Tls:Port is not set: nothing to listen on");
+        if (o.Port != 0 && o.Port == o.Tls.Port) errors.Add($"Proxy:Port and Proxy:Tls:Port are both {o.Port}");
+        if (o.Tls.Port is >= 0 and <= 65535) ListenerTls.TryCreate(o.Tls, errors);
         Range.Check(errors, "Proxy:UpstreamDatabase", o.UpstreamDatabase, 0, int.MaxValue);
         Range.Check(errors, "Proxy:UpstreamConnectTimeoutMs", o.UpstreamConnectTimeoutMs, 1, 600_000);
         Range.Check(errors, "Proxy:MaxBulkLength", o.MaxBulkLength, 1, long.MaxValue);

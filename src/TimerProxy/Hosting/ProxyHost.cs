@@ -24,6 +24,11 @@ public static class ProxyHost
         ["--upstream-user"] = "Proxy:UpstreamUser",
         ["--upstream-password"] = "Proxy:UpstreamPassword",
         ["--upstream-db"] = "Proxy:UpstreamDatabase",
+        ["--tls-port"] = "Proxy:Tls:Port",
+        ["--tls-cert-file"] = "Proxy:Tls:CertFile",
+        ["--tls-key-file"] = "Proxy:Tls:KeyFile",
+        ["--tls-ca-cert-file"] = "Proxy:Tls:CaCertFile",
+        ["--tls-auth-clients"] = "Proxy:Tls:AuthClients",
         ["--upstream-tls-ca-cert-file"] = "Proxy:UpstreamTls:CaCertFile",
         ["--upstream-tls-cert-file"] = "Proxy:UpstreamTls:CertFile",
         ["--upstream-tls-key-file"] = "Proxy:UpstreamTls:KeyFile",
@@ -97,6 +102,10 @@ public static class ProxyHost
         }
     }
 
-    /// <summary>The port the listener bound (useful with Port = 0).</summary>
-    public static int BoundPort(IHost host) => host.Services.GetRequiredService<ClientListener>().Port;
+    /// <summary>The plain and TLS ports the listener bound (0 for one not open).</summary>
+    public static (int Port, int TlsPort) BoundPorts(IHost host)
+    {
+        var listener = host.Services.GetRequiredService<ClientListener>();
+        return (listener.Port, listener.TlsPort);
+    }
 }

@@ -7,8 +7,11 @@ public sealed class ProxyOptions
 
     public string ListenAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>0 asks the OS for a free port (tests).</summary>
+    /// <summary>The plain-text port; 0 opens none (then <see cref="ListenerTlsOptions.Port"/> must be set), as redis-server's <c>port 0</c>.</summary>
     public int Port { get; set; } = 6380;
+
+    /// <summary>A TLS port beside (or instead of) the plain one, with redis-server's option names.</summary>
+    public ListenerTlsOptions Tls { get; set; } = new();
 
     /// <summary>host:port of the Redis to serve; empty starts an embedded redis-server.</summary>
     public string? Upstream { get; set; }
@@ -43,6 +46,34 @@ public enum ProxyTransport
     Epoll,
     /// <summary>.NET's Socket async APIs under System.IO.Pipelines.</summary>
     Sockets,
+}
+
+public sealed class ListenerTlsOptions
+{
+    /// <summary>0: no TLS port.</summary>
+    public int Port { get; set; }
+
+    public string? CertFile { get; set; }
+    public string? KeyFile { get; set; }
+
+    /// <summary>PEM file of the CA(s) whose client certificates are accepted.</summary>
+    public string? CaCertFile { get; set; }
+
+    /// <summary>As redis-server's <c>tls-auth-clients</c>, whose default is <c>yes</c>.</summary>
+    public TlsAuthClients AuthClients { get; set; } = TlsAuthClients.Yes;
+
+    /// <summary>A client that has not completed its TLS handshake by then is closed.</summary>
+    public int HandshakeTimeoutMs { get; set; } = 10_000;
+}
+
+public enum TlsAuthClients
+{
+    /// <summary>A client must present a certificate signed by the CA.</summary>
+    Yes,
+    /// <summary>No client certificate is asked for.</summary>
+    No,
+    /// <summary>One is asked for; a client without one is accepted, one with a bad one is not.</summary>
+    Optional,
 }
 
 public sealed class UpstreamTlsOptions

@@ -6,7 +6,7 @@ using RedisTimer.Proxy.Upstream;
 
 namespace RedisTimer.Proxy.Hosting;
 
-/// <summary>Tells the operator where to connect once the listener is up: the port it bound (the one the OS gave, with Port = 0).</summary>
+/// <summary>Tells the operator where to connect once the listener is up: the ports it bound.</summary>
 public sealed class StartupBanner(
     IHostApplicationLifetime lifetime, IOptions<ProxyOptions> options, UpstreamEndpoint upstream, ClientListener listener,
     ILogger<StartupBanner> logger) : IHostedService
@@ -14,8 +14,15 @@ public sealed class StartupBanner(
     public Task StartAsync(CancellationToken cancel)
     {
         lifetime.ApplicationStarted.Register(() =>
-            logger.LogInformation("RedisTimer proxy listening on {Address}:{Port}, forwarding to Redis at {Upstream}. Connect with: redis-cli -h {Address} -p {Port}",
-                options.Value.ListenAddress, listener.Port, upstream, options.Value.ListenAddress, listener.Port));
+        {
+            string address = options.Value.ListenAddress;
+            if (listener.Port != 0)
+                logger.LogInformation("RedisTimer proxy listening on {Address}:{Port}, forwarding to Redis at {Upstream}. Connect with: redis-cli -h {Address} -p {Port}",
+                    address, listener.Port, upstream, address, listener.Port);
+            if (listener.TlsPort != 0)
+                logger.LogInformation("RedisTimer proxy listening with TLS on {Address}:{TlsPort}, forwarding to Redis at {Upstream}. Connect with: redis-cli --tls -h {Address} -p {TlsPort} --cacert <ca.crt>",
+                    address, listener.TlsPort, upstream, address, listener.TlsPort);
+        });
         return Task.CompletedTask;
     }
 

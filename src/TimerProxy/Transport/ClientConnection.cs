@@ -1,9 +1,11 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using RedisTimer.Proxy.Tls;
 
 namespace RedisTimer.Proxy.Transport;
 
@@ -31,6 +33,18 @@ internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeN
         _pipe = loop is null
             ? new SocketPipe(socket, ReceiveOptions, SendOptions, receiveError)
             : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, receiveError);
+        Transport = _pipe;
+        ConnectionClosedRequested = _closeRequested.Token;
+        Features.Set<IConnectionLifetimeNotificationFeature>(this);
+    }
+
+    /// <summary>A client of the TLS port whose handshake completed; served on .NET's socket engine.</summary>
+    internal ClientConnection(Socket socket, SslStream tls, string id)
+    {
+        ConnectionId = id;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        LocalEndPoint = socket.LocalEndPoint;
+        _pipe = new TlsPipe(socket, tls, ReceiveOptions, SendOptions, e => new ConnectionResetException(e.Message, e));
         Transport = _pipe;
         ConnectionClosedRequested = _closeRequested.Token;
         Features.Set<IConnectionLifetimeNotificationFeature>(this);

@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using System.Net.Security;
 using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Tls;
 
 namespace RedisTimer.Proxy.Transport;
 
@@ -23,16 +25,52 @@ public sealed class ClientListener(
     ILogger<ClientListener> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<ClientConnection, Task> _connections = new();
-    private Socket? _listen;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Socket> _listening = [];
     private Task _accepting = Task.CompletedTask;
+    private ListenerTls? _tls;
     private long _nextId;
 
-    /// <summary>The bound port (useful with Port = 0).</summary>
+    /// <summary>The plain-text port bound, or 0 when none is open.</summary>
     public int Port { get; private set; }
+
+    /// <summary>The TLS port bound, or 0 when none is open.</summary>
+    public int TlsPort { get; private set; }
 
     public Task StartAsync(CancellationToken cancel)
     {
-        var endpoint = new IPEndPoint(IPAddress.Parse(options.Value.ListenAddress), options.Value.Port);
+        var o = options.Value;
+        var address = IPAddress.Parse(o.ListenAddress);
+        var loops = new List<Task>();
+        try
+        {
+            if (o.Port != 0)
+            {
+                var plain = Bind(new IPEndPoint(address, o.Port));
+                Port = ((IPEndPoint)plain.LocalEndPoint!).Port;
+                loops.Add(AcceptLoopAsync(plain, tls: null));
+            }
+            if (o.Tls.Port != 0)
+            {
+                var errors = new List<string>();
+                _tls = ListenerTls.TryCreate(o.Tls, errors, e => logger.LogWarning("Reading the TLS certificate files again failed; the previous ones stay in use: {Error}", e.Message))
+                    ?? throw new InvalidOperationException(string.Join("; ", errors));
+                var secure = Bind(new IPEndPoint(address, o.Tls.Port));
+                TlsPort = ((IPEndPoint)secure.LocalEndPoint!).Port;
+                loops.Add(AcceptLoopAsync(secure, _tls));
+            }
+        }
+        catch
+        {
+            foreach (var socket in _listening) socket.Dispose();
+            throw;
+        }
+        _accepting = Task.WhenAll(loops);
+        return Task.CompletedTask;
+    }
+
+    private Socket Bind(IPEndPoint endpoint)
+    {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
         try
@@ -50,13 +88,11 @@ public sealed class ClientListener(
             socket.Dispose();
             throw;
         }
-        _listen = socket;
-        Port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-        _accepting = AcceptLoopAsync(socket);
-        return Task.CompletedTask;
+        _listening.Add(socket);
+        return socket;
     }
 
-    private async Task AcceptLoopAsync(Socket listen)
+    private async Task AcceptLoopAsync(Socket listen, ListenerTls? tls)
     {
         while (true)
         {
@@ -75,6 +111,12 @@ public sealed class ClientListener(
             }
             socket.NoDelay = true;
             string id = "C" + Interlocked.Increment(ref _nextId).ToString("x");
+            if (tls is not null)
+            {
+                // The handshake runs off the accept loop; the connection exists for the handler once it completed.
+                _ = AcceptTlsAsync(socket, id, tls);
+                continue;
+            }
             ClientConnection connection;
             try
             {
@@ -86,12 +128,55 @@ public sealed class ClientListener(
                 socket.Dispose();
                 continue;
             }
-            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _connections[connection] = gate.Task;
-            // Off the accept loop: the handler's start (upstream connect) must not delay the next accept.
-            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Item1.RunAsync(state.connection, state.gate),
-                (Item1: this, connection, gate), preferLocal: false);
+            Start(connection);
         }
+    }
+
+    // A client that sends plain RESP, a bad certificate or nothing at all is closed, as redis-server closes it.
+    private async Task AcceptTlsAsync(Socket socket, string id, ListenerTls tls)
+    {
+        await Task.Yield();
+        SslStream stream;
+        try
+        {
+            stream = await tls.AuthenticateAsync(socket, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (TlsHandshakeException e)
+        {
+            logger.LogDebug("TLS handshake with {Client} failed: {Reason}", SafeRemote(socket), e.Message);
+            socket.Dispose();
+            return;
+        }
+        if (_stopping.IsCancellationRequested)
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            socket.Dispose();
+            return;
+        }
+        try
+        {
+            Start(new ClientConnection(socket, stream, id));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            logger.LogDebug(e, "Accepted connection {Connection} failed", id);
+            await stream.DisposeAsync().ConfigureAwait(false);
+            socket.Dispose();
+        }
+    }
+
+    private static EndPoint? SafeRemote(Socket socket)
+    {
+        try { return socket.RemoteEndPoint; } catch (Exception e) when (e is SocketException or ObjectDisposedException) { return null; }
+    }
+
+    private void Start(ClientConnection connection)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connections[connection] = gate.Task;
+        // Off the accept loop: the handler's start (upstream connect) must not delay the next accept.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Item1.RunAsync(state.connection, state.gate),
+            (Item1: this, connection, gate), preferLocal: false);
     }
 
     private async Task RunAsync(ClientConnection connection, TaskCompletionSource gate)
@@ -121,7 +206,8 @@ public sealed class ClientListener(
 
     public async Task StopAsync(CancellationToken cancel)
     {
-        _listen?.Dispose();
+        foreach (var socket in _listening) socket.Dispose();
+        _stopping.Cancel();
         await _accepting.ConfigureAwait(false);
         foreach (var connection in _connections.Keys) connection.RequestClose();
         try

@@ -110,4 +110,24 @@ public class OptionsTests
         Assert.Equal(2, proxy.ExitCode);
         Assert.Equal("redistimer: invalid configuration: " + expected, proxy.Output.Trim());
     }
+
+    [Theory]
+    [InlineData("Proxy:Port is 0 and Proxy:Tls:Port is not set: nothing to listen on", "--port", "0")]
+    [InlineData("Proxy:Tls: --tls-port needs --tls-cert-file and --tls-key-file (Proxy:Tls:CertFile, Proxy:Tls:KeyFile)", "--tls-port", "16390")]
+    [InlineData("Proxy:Tls: --tls-auth-clients yes needs --tls-ca-cert-file (Proxy:Tls:CaCertFile), or --tls-auth-clients no",
+        "--tls-port", "16390", "--tls-cert-file", "/x.crt", "--tls-key-file", "/x.key")]
+    [InlineData("Proxy:Tls:CertFile/KeyFile: Could not find a part of the path '/nonexistent/x.crt'.",
+        "--tls-port", "16390", "--tls-cert-file", "/nonexistent/x.crt", "--tls-key-file", "/nonexistent/x.key", "--tls-auth-clients", "no")]
+    [InlineData("Proxy:Tls: certificate files are set but Proxy:Tls:Port (--tls-port) is 0", "--tls-cert-file", "/x.crt")]
+    [InlineData("'Proxy:Tls:AuthClients'", "--tls-port", "16390", "--tls-auth-clients", "maybe")]
+    public void Bad_tls_listener_settings_stop_start_up_with_one_line(string expected, params string[] args)
+    {
+        using var proxy = new ProxyProcess("127.0.0.1:1", extraArgs: args);
+        Assert.True(proxy.WaitForExit(TimeSpan.FromSeconds(30)), proxy.Output);
+        Assert.Equal(2, proxy.ExitCode);
+        string output = proxy.Output.Trim();
+        Assert.DoesNotContain("\n", output);
+        Assert.StartsWith("redistimer: invalid configuration: ", output);
+        Assert.Contains(expected, output);
+    }
 }

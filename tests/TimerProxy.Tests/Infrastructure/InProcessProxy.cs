@@ -9,28 +9,49 @@ public sealed class InProcessProxy : IAsyncDisposable
 {
     private readonly IHost _host;
 
+    /// <summary>The plain-text port (0 when the settings closed it).</summary>
     public int Port { get; }
+
+    /// <summary>The TLS port, when the settings open one (<c>Proxy:Tls:Port</c> = <see cref="FreeTlsPort"/>).</summary>
+    public int TlsPort { get; }
+
     public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>Stands for "a free port" in <c>Proxy:Tls:Port</c>; the proxy's plain port is always a free one unless set.</summary>
+    public const string FreeTlsPort = "free";
 
     private InProcessProxy(IHost host)
     {
         _host = host;
-        Port = ProxyHost.BoundPort(host);
+        (Port, TlsPort) = ProxyHost.BoundPorts(host);
     }
 
     public static async Task<InProcessProxy> StartAsync(string upstream, IDictionary<string, string?>? settings = null)
     {
-        var values = new Dictionary<string, string?>
+        // The OS hands out a free port, released again before the proxy binds it: another process may take it in
+        // between, so a bind that finds it taken is tried again with new ones.
+        for (int attempt = 0; ; attempt++)
         {
-            ["Proxy:Port"] = "0",
-            ["Proxy:Upstream"] = upstream,
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-        };
-        if (settings is not null)
-            foreach (var (k, v) in settings) values[k] = v;
-        var host = ProxyHost.Build([], config => config.AddInMemoryCollection(values));
-        await host.StartAsync();
-        return new InProcessProxy(host);
+            var values = new Dictionary<string, string?>
+            {
+                ["Proxy:Port"] = FreePort.Next().ToString(),
+                ["Proxy:Upstream"] = upstream,
+                ["Serilog:MinimumLevel:Default"] = "Warning",
+            };
+            if (settings is not null)
+                foreach (var (k, v) in settings) values[k] = v;
+            if (values.GetValueOrDefault("Proxy:Tls:Port") == FreeTlsPort) values["Proxy:Tls:Port"] = FreePort.Next().ToString();
+            var host = ProxyHost.Build([], config => config.AddInMemoryCollection(values));
+            try
+            {
+                await host.StartAsync();
+                return new InProcessProxy(host);
+            }
+            catch (IOException e) when (e.Message.Contains("address already in use") && attempt < 5)
+            {
+                host.Dispose();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

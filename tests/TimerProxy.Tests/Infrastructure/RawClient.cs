@@ -10,17 +10,59 @@ namespace RedisTimer.Proxy.Tests.Infrastructure;
 public sealed class RawClient : IDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start, _end;
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
-    private RawClient(TcpClient tcp)
+    private RawClient(TcpClient tcp, Stream? stream = null)
     {
         _tcp = tcp;
         _tcp.NoDelay = true;
-        _stream = tcp.GetStream();
+        _stream = stream ?? tcp.GetStream();
+    }
+
+    /// <summary>A TLS client that trusts only <paramref name="caFile"/>, with a client certificate when given.
+    /// A handshake the server refuses throws (AuthenticationException or IOException).</summary>
+    public static async Task<RawClient> ConnectTlsAsync(int port, string caFile, string? certFile = null, string? keyFile = null,
+        Action<System.Security.Cryptography.X509Certificates.X509Certificate>? seen = null)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        var ca = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        ca.ImportFromPemFile(caFile);
+        var options = new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "127.0.0.1",
+            CertificateChainPolicy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+            {
+                TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            },
+            RemoteCertificateValidationCallback = seen is null ? null : (_, certificate, _, errors) =>
+            {
+                seen(certificate!);
+                return true;
+            },
+        };
+        options.CertificateChainPolicy.CustomTrustStore.AddRange(ca);
+        if (certFile is not null)
+            // A context, not a candidate list: sent even when the server's CA list does not name its issuer.
+            options.ClientCertificateContext = System.Net.Security.SslStreamCertificateContext.Create(
+                System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certFile, keyFile), null);
+        var tls = new System.Net.Security.SslStream(tcp.GetStream());
+        try
+        {
+            using var cts = new CancellationTokenSource(DefaultTimeout);
+            await tls.AuthenticateAsClientAsync(options, cts.Token);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+        return new RawClient(tcp, tls);
     }
 
     public static async Task<RawClient> ConnectAsync(int port)
@@ -189,5 +231,9 @@ public sealed class RawClient : IDisposable
         }
     }
 
-    public void Dispose() => _tcp.Dispose();
+    public void Dispose()
+    {
+        if (_stream is not NetworkStream) _stream.Dispose();
+        _tcp.Dispose();
+    }
 }

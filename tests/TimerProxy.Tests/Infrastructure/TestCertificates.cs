@@ -6,7 +6,7 @@ namespace RedisTimer.Proxy.Tests.Infrastructure;
 /// <summary>
 /// A private CA and certificates it signed, as PEM files in a temporary directory (deleted on Dispose): a server
 /// certificate for 127.0.0.1/localhost, a client certificate, and, for refusals, a server certificate for another
-/// name and a second CA that signed nothing of the above.
+/// name and a second CA that signed nothing of the above (with its key: a client certificate our CA did not sign).
 /// </summary>
 public sealed class TestCertificates : IDisposable
 {
@@ -20,6 +20,7 @@ public sealed class TestCertificates : IDisposable
     public string OtherNameCert => Path.Combine(Directory, "other-name.crt");
     public string OtherNameKey => Path.Combine(Directory, "other-name.key");
     public string OtherCaCert => Path.Combine(Directory, "other-ca.crt");
+    public string OtherCaKey => Path.Combine(Directory, "other-ca.key");
 
     public TestCertificates()
     {
@@ -33,7 +34,7 @@ public sealed class TestCertificates : IDisposable
         using (var other = Issue(ca, "other", serverAuth: true, dnsNames: ["other.example"], addLoopback: false, out var key))
             Write(OtherNameCert, OtherNameKey, other, key);
         using var otherCa = CreateCa("Unrelated test CA");
-        Write(OtherCaCert, null, otherCa, null);
+        Write(OtherCaCert, OtherCaKey, otherCa, otherCa.GetECDsaPrivateKey());
     }
 
     /// <summary>redis-server arguments for a TLS port with the server certificate of <paramref name="cert"/>/<paramref name="key"/>.</summary>
