@@ -22,6 +22,7 @@ public sealed class ProxyOptionsValidation : IValidateOptions<ProxyOptions>
         if (o.Tls.Port is >= 0 and <= 65535) ListenerTls.TryCreate(o.Tls, errors);
         Range.Check(errors, "Proxy:UpstreamDatabase", o.UpstreamDatabase, 0, int.MaxValue);
         Range.Check(errors, "Proxy:UpstreamConnectTimeoutMs", o.UpstreamConnectTimeoutMs, 1, 600_000);
+        Range.Check(errors, "Proxy:MasterCheckMs", o.MasterCheckMs, 50, 60_000);
         Range.Check(errors, "Proxy:MaxBulkLength", o.MaxBulkLength, 1, long.MaxValue);
         Range.Check(errors, "Proxy:ShutdownDrainMs", o.ShutdownDrainMs, 0, 3_600_000);
         Range.Check(errors, "Proxy:EpollThreads", o.EpollThreads, 1, 256);

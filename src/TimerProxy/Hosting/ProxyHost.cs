@@ -59,6 +59,8 @@ public static class ProxyHost
                 services.AddSingleton<ITimerActivation>(sp => sp.GetRequiredService<TimerScheduler>());
                 // Hosted services start in order: the upstream must be known before the listener accepts.
                 services.AddHostedService<EmbeddedRedis>();
+                services.AddSingleton<MasterLocator>();
+                services.AddHostedService(sp => sp.GetRequiredService<MasterLocator>());
                 services.AddHostedService<UpstreamWatch>();
                 services.AddHostedService<StartupBanner>();
                 services.AddHostedService(sp => sp.GetRequiredService<TimerScheduler>());

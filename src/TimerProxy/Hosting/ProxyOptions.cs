@@ -21,6 +21,9 @@ public sealed class ProxyOptions
     public int UpstreamDatabase { get; set; }
     public int UpstreamConnectTimeoutMs { get; set; } = 2000;
 
+    /// <summary>With several endpoints or Sentinels: how often the master is checked (besides Sentinel's events).</summary>
+    public int MasterCheckMs { get; set; } = 500;
+
     /// <summary>Certificates for TLS towards Redis (with <c>ssl=true</c> in <see cref="Upstream"/>).</summary>
     public UpstreamTlsOptions UpstreamTls { get; set; } = new();
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
+using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Scheduling;
 
@@ -130,23 +131,39 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
 
     private async Task RunAsync(TaskCompletionSource listening, CancellationToken stop)
     {
-        try
+        EnsureThreadPoolHeadroom();
+        while (true)
         {
-            EnsureThreadPoolHeadroom();
-            var mux = await _control.GetAsync();
-            await _clock.SyncAsync(mux.GetDatabase());
-            await _feed.SubscribeAsync(mux);
-            _logger.LogInformation("Timer scheduler started");
-            listening.TrySetResult();
+            // One run per master: when it is demoted (a failover the proxy followed), every loop ends and the
+            // next run starts on the new master's connection. The held timers stay; fires are version-checked.
+            var demoted = _control.MasterDemoted;
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(stop, demoted);
+            ConnectionMultiplexer mux;
+            try
+            {
+                mux = await _control.GetAsync();
+                await _clock.SyncAsync(mux.GetDatabase());
+                await _feed.SubscribeAsync(mux);
+            }
+            catch (Exception e) when (listening.Task.IsCompleted && !stop.IsCancellationRequested)
+            {
+                _logger.LogWarning("Timer scheduler cannot start on the new master yet ({Error}); trying again in 1 s", e.Message);
+                await Task.Delay(1000, stop).ConfigureAwait(false);
+                continue;
+            }
+            catch (Exception e)
+            {
+                listening.TrySetException(e);
+                throw;
+            }
+            if (listening.TrySetResult()) _logger.LogInformation("Timer scheduler started");
+            else _logger.LogInformation("Timer scheduler follows the new master {Upstream}", _control);
+            _wakeReconcile.Set();
             await Task.WhenAll(
-                Guard(() => _reconciler.RunAsync(mux, stop), "reconciliation"),
-                Guard(() => _feed.RunAsync(mux, stop), "events"),
-                Guard(() => _fireLoop.RunAsync(stop), "firing"));
-        }
-        catch (Exception e)
-        {
-            listening.TrySetException(e);
-            throw;
+                Guard(() => _reconciler.RunAsync(mux, run.Token), "reconciliation", run.Token),
+                Guard(() => _feed.RunAsync(mux, run.Token), "events", run.Token),
+                Guard(() => _fireLoop.RunAsync(run.Token), "firing", run.Token));
+            if (stop.IsCancellationRequested) return;
         }
     }
 
@@ -163,23 +180,24 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         if (workers < MinPoolThreads) ThreadPool.SetMinThreads(MinPoolThreads, Math.Max(io, MinPoolThreads));
     }
 
-    private async Task Guard(Func<Task> loop, string name)
+    private async Task Guard(Func<Task> loop, string name, CancellationToken run)
     {
-        while (!_stopping.IsCancellationRequested)
+        while (!run.IsCancellationRequested)
         {
             try
             {
                 await loop();
                 return;
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (run.IsCancellationRequested)
             {
                 return;
             }
             catch (Exception e)
             {
                 _logger.LogError(e, "Timer {Loop} loop failed; restarting in 1 s", name);
-                await Task.Delay(1000).ConfigureAwait(false);
+                try { await Task.Delay(1000, run).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
             }
         }
     }

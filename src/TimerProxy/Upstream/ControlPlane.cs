@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -8,21 +9,39 @@ namespace RedisTimer.Proxy.Upstream;
 /// Opened on first use only: a proxy that never sees a timer never opens it, and so never shows up in
 /// Redis's client list or command statistics. Clients' connections are never shared with it.
 /// </summary>
+/// <remarks>
+/// With several endpoints or Sentinels it connects to the master <see cref="MasterLocator"/> found, and to it
+/// alone: after a switch the next <see cref="GetAsync"/> opens a connection to the new master and closes the old
+/// one. Left to find the master itself, the library kept using the demoted one for a while after a Sentinel
+/// failover (its reconciliation read an empty index there, and timers created on the new master did not fire).
+/// </remarks>
 public sealed class ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane> logger)
     : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ConnectionMultiplexer? _mux;
+    private EndPoint? _muxMaster;
+
+    /// <summary>Fires when the master this connection serves is demoted: whoever holds it asks again.</summary>
+    public CancellationToken MasterDemoted => endpoint.Demoted;
 
     public async Task<ConnectionMultiplexer> GetAsync()
     {
-        if (_mux is { } ready) return ready;
+        var master = endpoint.CurrentMaster;
+        if (_mux is { } ready && Equals(_muxMaster, master)) return ready;
         await _gate.WaitAsync();
         try
         {
-            if (_mux is not null) return _mux;
+            master = endpoint.CurrentMaster;
+            if (_mux is not null && Equals(_muxMaster, master)) return _mux;
             var settings = endpoint.Settings;
             var config = settings.ForControlPlane();
+            if (endpoint.NeedsLocating)
+            {
+                config.ServiceName = null;
+                config.EndPoints.Clear();
+                config.EndPoints.Add(master ?? throw new UpstreamUnavailableException($"upstream {endpoint} unavailable: no master found yet"));
+            }
             config.AbortOnConnectFail = false;
             config.AllowAdmin = true; // INFO keyspace, to find the databases that hold timers
             config.ClientName = "redistimer";
@@ -31,8 +50,11 @@ public sealed class ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane
             config.AsyncTimeout = 10000;
             config.KeepAlive = 60;
             config.Protocol = RedisProtocol.Resp2;
+            var previous = _mux;
             _mux = await ConnectionMultiplexer.ConnectAsync(config);
+            _muxMaster = master;
             logger.LogInformation("Control connection to {Upstream} open", endpoint);
+            if (previous is not null) _ = previous.CloseAsync(allowCommandsToComplete: false);
             return _mux;
         }
         finally
@@ -40,6 +62,8 @@ public sealed class ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane
             _gate.Release();
         }
     }
+
+    public override string ToString() => endpoint.ToString();
 
     public async ValueTask DisposeAsync()
     {

@@ -60,6 +60,8 @@ public sealed class UpstreamConnector
 
     private async Task<UpstreamLink> ConnectAsync(EpollLoop? loop, CancellationToken cancel, PipeScheduler? continueOn = null)
     {
+        // Taken before the address: a master that changes in between has already fired it, and the link closes.
+        var demoted = _endpoint.Demoted;
         var (host, port) = _endpoint.HostAndPort;
         Socket socket;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
@@ -102,6 +104,7 @@ public sealed class UpstreamConnector
         try
         {
             await HandshakeAsync(connection, handshakeTimeout.Token);
+            connection.CloseWhen(demoted);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -148,7 +151,7 @@ public sealed class UpstreamConnector
             await socket.ConnectAsync(host, port, timeout.Token);
             return true;
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancel.IsCancellationRequested)
+        catch (Exception e) when (e is SocketException or UpstreamUnavailableException or OperationCanceledException && !cancel.IsCancellationRequested)
         {
             return false;
         }

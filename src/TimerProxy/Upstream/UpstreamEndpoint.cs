@@ -1,20 +1,74 @@
+using System.Net;
+using StackExchange.Redis;
+
 namespace RedisTimer.Proxy.Upstream;
 
 /// <summary>
-/// Where new upstream connections go. Set at start-up from configuration, or by the embedded redis-server once
-/// it listens; read for every new client connection.
+/// Where new upstream connections go: the configured endpoint, or the master that <see cref="MasterLocator"/>
+/// found among several endpoints or from the Sentinels. When the master changes, <see cref="Demoted"/> of the
+/// previous one fires, so that every connection to it is closed (clients reconnect, and reach the new one).
 /// </summary>
 public sealed class UpstreamEndpoint
 {
     private volatile UpstreamSettings? _settings;
+    private volatile Master? _master;
+    private readonly Lock _gate = new();
+
+    private sealed record Master(EndPoint EndPoint, string Host, int Port, CancellationTokenSource Demoted);
 
     public UpstreamSettings Settings => _settings ?? throw new InvalidOperationException("upstream not configured yet");
 
     public bool IsSet => _settings is not null;
 
-    public void Set(UpstreamSettings settings) => _settings = settings;
+    /// <summary>Raised after the master changed (not for the first one).</summary>
+    public event Action<EndPoint>? MasterChanged;
 
-    public (string Host, int Port) HostAndPort => Settings.HostAndPort();
+    /// <summary>True when the master has to be found (several endpoints, or Sentinels), false for one fixed endpoint.</summary>
+    public bool NeedsLocating => Settings.ServiceName is not null || Settings.Endpoints.Count > 1;
 
-    public override string ToString() => _settings?.ToString() ?? "(not set)";
+    public void Set(UpstreamSettings settings)
+    {
+        _settings = settings;
+        if (!NeedsLocating) SetMaster(settings.Endpoints[0]);
+    }
+
+    /// <summary>The master to connect to; throws while none is known.</summary>
+    public (string Host, int Port) HostAndPort => _master is { } m
+        ? (m.Host, m.Port)
+        : throw new UpstreamUnavailableException($"upstream {this} unavailable: no master found yet");
+
+    /// <summary>Fires when the current master stops being the master.</summary>
+    public CancellationToken Demoted => _master?.Demoted.Token ?? CancellationToken.None;
+
+    public EndPoint? CurrentMaster => _master?.EndPoint;
+
+    /// <returns>True when this changed the master.</returns>
+    public bool SetMaster(EndPoint endpoint)
+    {
+        Master? previous;
+        lock (_gate)
+        {
+            previous = _master;
+            if (previous is not null && previous.EndPoint.Equals(endpoint)) return false;
+            var (host, port) = endpoint switch
+            {
+                DnsEndPoint dns => (dns.Host, dns.Port),
+                IPEndPoint ip => (ip.Address.ToString(), ip.Port),
+                _ => throw new ArgumentException($"unexpected endpoint {endpoint}"),
+            };
+            _master = new Master(endpoint, host, port, new CancellationTokenSource());
+        }
+        if (previous is null) return true;
+        previous.Demoted.Cancel();
+        MasterChanged?.Invoke(endpoint);
+        return true;
+    }
+
+    public override string ToString()
+    {
+        if (_settings is not { } settings) return "(not set)";
+        if (!NeedsLocating) return settings.ToString();
+        string master = _master is { } m ? EndPointCollection.ToString(m.EndPoint) : "no master yet";
+        return $"{master} ({settings})";
+    }
 }

@@ -55,5 +55,15 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
     /// <summary>What goes to Redis; complete it to half-close after everything was sent.</summary>
     public PipeWriter Output => _pipe.Output;
 
-    public ValueTask DisposeAsync() => _pipe.CloseAsync();
+    private CancellationTokenRegistration _closeWhen;
+
+    /// <summary>Closes the connection at once when <paramref name="token"/> fires (its master was demoted).</summary>
+    public void CloseWhen(CancellationToken token) =>
+        _closeWhen = token.Register(static pipe => ((ITransportPipe)pipe!).Abort(), _pipe);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closeWhen.DisposeAsync();
+        await _pipe.CloseAsync();
+    }
 }

@@ -18,8 +18,9 @@ public sealed class UpstreamSettings
     private const string Key = "Proxy:Upstream";
 
     private UpstreamSettings(IReadOnlyList<EndPoint> endpoints, string? user, string? password, int database, int connectTimeoutMs,
-        UpstreamTls? tls, IReadOnlyList<string> ignoredKeywords)
+        string? serviceName, UpstreamTls? tls, IReadOnlyList<string> ignoredKeywords)
     {
+        ServiceName = serviceName;
         Tls = tls;
         Endpoints = endpoints;
         User = user;
@@ -29,7 +30,11 @@ public sealed class UpstreamSettings
         IgnoredKeywords = ignoredKeywords;
     }
 
+    /// <summary>Redis itself, or (with <see cref="ServiceName"/>) the Sentinels to ask where its master is.</summary>
     public IReadOnlyList<EndPoint> Endpoints { get; }
+
+    /// <summary>The Sentinels' name of the master (<c>serviceName</c>), or null.</summary>
+    public string? ServiceName { get; }
     public string? User { get; }
     public string? Password { get; }
 
@@ -106,8 +111,7 @@ public sealed class UpstreamSettings
         endpoints.AddRange(parsed.EndPoints);
 
         if (endpoints.Count == 0) errors.Add($"{Key}: names no endpoint (host[:port])");
-        if (endpoints.Count > 1) errors.Add($"{Key}: several endpoints are not supported yet; name the master alone");
-        if (parsed.ServiceName is not null) errors.Add($"{Key}: 'serviceName' (Sentinel) is not supported yet; name the master's host:port");
+        if (parsed.ServiceName is { Length: 0 }) errors.Add($"{Key}: serviceName is empty");
         var tls = ParseTls(options.UpstreamTls, parsed, HasKeyword(upstream, "checkCertificateRevocation"), errors);
 
         string? user = Merge(errors, "user", parsed.User, "Proxy:UpstreamUser", options.UpstreamUser);
@@ -126,7 +130,7 @@ public sealed class UpstreamSettings
             else connectTimeoutMs = parsed.ConnectTimeout;
         }
 
-        return errors.Count > before ? null : new UpstreamSettings(endpoints, user, password, database, connectTimeoutMs, tls, ignored);
+        return errors.Count > before ? null : new UpstreamSettings(endpoints, user, password, database, connectTimeoutMs, parsed.ServiceName, tls, ignored);
     }
 
     /// <summary>Like <see cref="TryParse"/>, for a value already validated at start-up.</summary>
@@ -143,10 +147,11 @@ public sealed class UpstreamSettings
         var other => throw new InvalidOperationException($"unexpected endpoint {other}"),
     };
 
-    /// <summary>A StackExchange.Redis configuration for the control plane: the same endpoints, credentials and TLS.</summary>
+    /// <summary>A StackExchange.Redis configuration for the control plane: the same endpoints, credentials and TLS;
+    /// with a service name, the library asks the Sentinels for the master and follows its switches itself.</summary>
     public ConfigurationOptions ForControlPlane()
     {
-        var config = new ConfigurationOptions();
+        var config = new ConfigurationOptions { ServiceName = ServiceName };
         foreach (var endpoint in Endpoints) config.EndPoints.Add(endpoint);
         if (!string.IsNullOrEmpty(User)) config.User = User;
         if (!string.IsNullOrEmpty(Password)) config.Password = Password;
@@ -155,7 +160,8 @@ public sealed class UpstreamSettings
     }
 
     /// <summary>For logs and error replies: where, never the credentials.</summary>
-    public override string ToString() => string.Join(",", Endpoints.Select(EndPointCollection.ToString));
+    public override string ToString() =>
+        string.Join(",", Endpoints.Select(EndPointCollection.ToString)) + (ServiceName is null ? "" : $" service {ServiceName}");
 
     private static UpstreamTls? ParseTls(UpstreamTlsOptions files, ConfigurationOptions parsed, bool revocationGiven, List<string> errors)
     {

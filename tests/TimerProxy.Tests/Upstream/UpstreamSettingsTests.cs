@@ -40,6 +40,22 @@ public class UpstreamSettingsTests
     }
 
     [Fact]
+    public void Several_endpoints_or_sentinels_with_a_service_name_are_kept_for_the_master_to_be_found()
+    {
+        var (several, _) = Parse("a:1,b:2");
+        Assert.Equal(["a:1", "b:2"], several!.Endpoints.Select(StackExchange.Redis.EndPointCollection.ToString));
+        Assert.Null(several.ServiceName);
+        var (sentinels, _) = Parse("s1:26379,s2:26379,serviceName=mymaster");
+        Assert.Equal("mymaster", sentinels!.ServiceName);
+        Assert.Equal("s1:26379,s2:26379 service mymaster", sentinels.ToString());
+        var endpoint = new UpstreamEndpoint();
+        endpoint.Set(sentinels);
+        Assert.True(endpoint.NeedsLocating);
+        Assert.Null(endpoint.CurrentMaster);
+        Assert.Throws<UpstreamUnavailableException>(() => endpoint.HostAndPort);
+    }
+
+    [Fact]
     public void The_switches_apply_when_the_string_does_not_say_otherwise()
     {
         var options = new ProxyOptions { UpstreamUser = "u", UpstreamPassword = "pw", UpstreamDatabase = 4, UpstreamConnectTimeoutMs = 900 };
@@ -66,8 +82,7 @@ public class UpstreamSettingsTests
     [InlineData("password=x", "Proxy:Upstream: names no endpoint (host[:port])")]
     [InlineData("h:1,proxy=twemproxy", "Proxy:Upstream: 'proxy' is not supported")]
     [InlineData("h:1,$CONFIG=cfg", "Proxy:Upstream: renamed commands ('$CONFIG=') are not supported")]
-    [InlineData("a:1,b:2", "Proxy:Upstream: several endpoints are not supported yet")]
-    [InlineData("s1:26379,serviceName=mymaster", "Proxy:Upstream: 'serviceName' (Sentinel) is not supported yet")]
+    [InlineData("s1:26379,serviceName=", "Proxy:Upstream: serviceName is empty")]
     public void A_string_refused_by_the_library_or_by_us_names_the_problem(string upstream, string expected)
     {
         var (_, errors) = Parse(upstream);
