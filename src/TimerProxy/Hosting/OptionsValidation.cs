@@ -41,6 +41,7 @@ public sealed class TimerOptionsValidation : IValidateOptions<TimerOptions>
         Range.Check(errors, "Timers:WindowMs", o.WindowMs, 100, 86_400_000);
         Range.Check(errors, "Timers:MaxLoaded", o.MaxLoaded, 1, 100_000_000);
         Range.Check(errors, "Timers:FireBatchSize", o.FireBatchSize, 1, 10_000);
+        Range.Check(errors, "Timers:LeaseMs", o.LeaseMs, 300, 600_000);
         return Range.Result(errors);
     }
 }

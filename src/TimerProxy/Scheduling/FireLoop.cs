@@ -9,7 +9,7 @@ namespace RedisTimer.Proxy.Scheduling;
 /// a batch whose fate is unknown (Redis down, refusing, loading) goes back to the queue, to be checked and fired again.
 /// </summary>
 internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounting accounting, ServerClock clock, TimerOptions options,
-    Wakeup wake, ILogger logger)
+    FireLease lease, Wakeup wake, ILogger logger)
 {
     // The last stretch before a due time is slept in short slices, so a timer that arrives meanwhile with an
     // even earlier due time waits at most one slice.
@@ -23,6 +23,12 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
         var due = new List<ScheduledTimer>(options.FireBatchSize);
         while (!stop.IsCancellationRequested)
         {
+            // Another proxy fires; this one keeps its queue current, to take over at once when the lease comes to it.
+            if (!lease.IsHeld)
+            {
+                await wake.WaitAsync(1000, stop);
+                continue;
+            }
             queue.TakeDue(clock.NowMs, options.FireBatchSize, due);
             if (due.Count == 0)
             {

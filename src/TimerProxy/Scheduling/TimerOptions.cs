@@ -16,4 +16,8 @@ public sealed class TimerOptions
 
     /// <summary>Timers fired in one transaction.</summary>
     public int FireBatchSize { get; set; } = 256;
+
+    /// <summary>The fire lease: the proxy holding it fires, and renews it every third of this; when it stops
+    /// renewing (killed, cut off), another proxy takes over after at most this long.</summary>
+    public int LeaseMs { get; set; } = 3000;
 }

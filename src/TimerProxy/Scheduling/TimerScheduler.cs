@@ -38,6 +38,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
     private readonly Reconciler _reconciler;
     private readonly FireAccounting _accounting;
     private readonly FireLoop _fireLoop;
+    private readonly FireLease _lease;
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _sync = new();
     private Task? _running;
@@ -58,13 +59,17 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         _feed = new ChangeFeed(loader, _queue, databases, _clock, settings, _wakeReconcile, logger);
         _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, logger);
         _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, logger);
-        _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _wakeFire, logger);
+        _lease = new FireLease(settings, () => !_active, _wakeFire, logger);
+        _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _lease, _wakeFire, logger);
     }
 
     public long Fired => _accounting.Fired;
     public long FunctionErrors => _accounting.FunctionErrors;
     public long StaleSkipped => _accounting.StaleSkipped;
     public int Held => _queue.Count;
+
+    /// <summary>True while this proxy holds the fire lease (it fires; others stand by).</summary>
+    public bool FiresTimers => _lease.IsHeld;
 
     public bool IsActive => _active;
 
@@ -162,7 +167,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
             await Task.WhenAll(
                 Guard(() => _reconciler.RunAsync(mux, run.Token), "reconciliation", run.Token),
                 Guard(() => _feed.RunAsync(mux, run.Token), "events", run.Token),
-                Guard(() => _fireLoop.RunAsync(run.Token), "firing", run.Token));
+                Guard(() => _fireLoop.RunAsync(run.Token), "firing", run.Token),
+                Guard(() => _lease.RunAsync(mux, run.Token), "lease", run.Token));
             if (stop.IsCancellationRequested) return;
         }
     }

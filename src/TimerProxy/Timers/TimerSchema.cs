@@ -8,6 +8,9 @@ public static class TimerSchema
     public const string Version = "1";
     /// <summary>Sorted set of due times (ms, Redis server clock) per database; members are timer ids.</summary>
     public const string IndexKey = "timer-tzw:due";
+
+    /// <summary>In database 0: which proxy fires (its id), with the lease as the key's expiry.</summary>
+    public const string LeaseKey = "timer-tzw:leader";
     /// <summary>Pub/sub channel; messages are "&lt;db&gt;:&lt;due ms, 0 when gone&gt;:&lt;id&gt;" after every change.</summary>
     public const string EventsChannel = "timer-tzw:events";
     /// <summary>Key of the one-entry map that carries TIMER.INFO's reply to the proxy.</summary>

@@ -461,6 +461,21 @@ local function timer_restore(keys, args)
   return r
 end
 
+-- The scheduler's leader lease (one proxy fires, the others stand by). KEYS: lease key. ARGV: proxy id, lease ms.
+-- Taken when free, renewed when held by this proxy: 1 when it holds the lease now, else 0.
+local function timer_lease(keys, args)
+  local holder = redis.call('GET', keys[1])
+  if holder and holder ~= args[1] then return 0 end
+  redis.call('SET', keys[1], args[1], 'PX', args[2])
+  return 1
+end
+
+-- Gives the lease up (a proxy stopping, or with nothing left to fire), if this proxy holds it.
+local function timer_release(keys, args)
+  if redis.call('GET', keys[1]) ~= args[1] then return 0 end
+  return redis.call('DEL', keys[1])
+end
+
 redis.register_function{function_name='timer_new', callback=timer_new}
 redis.register_function{function_name='timer_batch', callback=timer_batch}
 redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
@@ -474,3 +489,5 @@ redis.register_function{function_name='timer_scan', callback=timer_scan, flags={
 redis.register_function{function_name='timer_adopt', callback=timer_adopt}
 redis.register_function{function_name='timer_restore', callback=timer_restore}
 redis.register_function{function_name='timer_unindex', callback=timer_unindex, flags={'allow-oom'}}
+redis.register_function{function_name='timer_lease', callback=timer_lease}
+redis.register_function{function_name='timer_release', callback=timer_release, flags={'allow-oom'}}

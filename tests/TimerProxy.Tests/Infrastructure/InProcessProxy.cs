@@ -54,6 +54,9 @@ public sealed class InProcessProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>One of the host's services (to read the scheduler's figures).</summary>
+    public T Service<T>() where T : notnull => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<T>(_host.Services);
+
     public async ValueTask DisposeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
