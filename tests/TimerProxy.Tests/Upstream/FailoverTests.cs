@@ -19,11 +19,15 @@ public sealed class FailoverTests(ITestOutputHelper output)
             Generous, "the replica is in sync");
     }
 
-    /// <summary>The port of the Redis a new connection through the proxy reaches.</summary>
+    /// <summary>
+    /// The port of the Redis a new connection through the proxy reaches, or 0 while the proxy answers with its own
+    /// error (the master it knows is dead and the new one is not located yet).
+    /// </summary>
     private static async Task<int> ReachedPortAsync(int proxyPort)
     {
         using var c = await RawClient.ConnectAsync(proxyPort);
         string info = await c.CallAsync("INFO", "server");
+        if (info.StartsWith("-ERR upstream", StringComparison.Ordinal)) return 0;
         string line = info.Split("\r\n").First(l => l.StartsWith("tcp_port:", StringComparison.Ordinal));
         return int.Parse(line["tcp_port:".Length..]);
     }
@@ -97,5 +101,35 @@ public sealed class FailoverTests(ITestOutputHelper output)
         output.WriteLine($"new connections reached the new master {took.TotalMilliseconds:F0} ms after Sentinel reported it");
         await AssertClosedAsync(old);
         await AssertTimerFiresOnAsync(proxy.Port, b, "fo:sentinel:after");
+    }
+
+    [Fact]
+    public async Task With_sentinel_a_master_killed_with_sigkill_is_replaced_and_its_timers_fire_once_on_the_new_one()
+    {
+        using var a = new RedisServer();
+        using var b = new RedisServer("--replicaof", "127.0.0.1", a.Port.ToString());
+        using (var direct = await RawClient.ConnectAsync(a.Port)) await TimerFixture.LoadTestLibraryAsync(direct);
+        await WaitForReplicaAsync(b);
+        using var sentinel = new SentinelServer(a.Port);
+        await using var proxy = await InProcessProxy.StartAsync($"{sentinel.Endpoint},serviceName={SentinelServer.Service}");
+        // Sentinel must know the replica before the master dies, or it has nobody to promote.
+        using (var s = await RawClient.ConnectAsync(sentinel.Port))
+            await TimerFixture.WaitUntilAsync(async () => (await s.CallAsync("SENTINEL", "REPLICAS", SentinelServer.Service)).Contains(b.Port.ToString()),
+                Generous, "Sentinel found the replica");
+
+        // Due after the failover: created on the old master, replicated (WAIT), fired by the new one.
+        using (var c = await RawClient.ConnectAsync(proxy.Port))
+        {
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "fo:kill:pending", "rt_count", "8000", "1", "fo:kill:pending:n"));
+            Assert.Equal(":1\r\n", await c.CallAsync("WAIT", "1", "5000"));
+        }
+        a.Stop();
+        await TimerFixture.WaitUntilAsync(async () => await sentinel.MasterPortAsync() == b.Port, TimeSpan.FromSeconds(30), "Sentinel promoted the replica");
+        var took = await TimeUntilNewConnectionsReachAsync(proxy.Port, b.Port);
+        output.WriteLine($"new connections reached the promoted master {took.TotalMilliseconds:F0} ms after Sentinel reported it");
+        await AssertTimerFiresOnAsync(proxy.Port, b, "fo:kill:after");
+        using var onB = await RawClient.ConnectAsync(b.Port);
+        await TimerFixture.WaitUntilAsync(async () => await onB.CallAsync("EXISTS", "fo:kill:pending") == ":0\r\n", Generous, "the pending timer fired");
+        Assert.Equal("$1\r\n1\r\n", await onB.CallAsync("GET", "fo:kill:pending:n"));
     }
 }
