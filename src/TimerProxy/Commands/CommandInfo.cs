@@ -32,6 +32,8 @@ public enum CommandFlags : ushort
     MayEndCounting = 1 << 8,
     /// <summary>QUIT: Redis replies and closes the connection, which is then no upstream failure.</summary>
     ClosesConnection = 1 << 9,
+    /// <summary>TIMER.NEW, TIMER.KILL: with <c>--wait-replicas</c> the reply waits until replicas have the change.</summary>
+    WritesTimers = 1 << 10,
 }
 
 /// <summary>Writes a command's replacement; false to forward the frame unchanged.</summary>

@@ -15,8 +15,8 @@ public static class CommandTable
     public static readonly CommandInfo Forward = new("(forward)", -1, None);
 
     // The module registers TIMER.* with arity -1 and checks arity itself; so does the library.
-    public static readonly CommandInfo TimerNew = new("TIMER.NEW", -1, WholeFrame | TimerCommand, TimerCommandRewriter.New);
-    public static readonly CommandInfo TimerKill = new("TIMER.KILL", -1, WholeFrame | TimerCommand, TimerCommandRewriter.Kill);
+    public static readonly CommandInfo TimerNew = new("TIMER.NEW", -1, WholeFrame | TimerCommand | WritesTimers, TimerCommandRewriter.New);
+    public static readonly CommandInfo TimerKill = new("TIMER.KILL", -1, WholeFrame | TimerCommand | WritesTimers, TimerCommandRewriter.Kill);
     public static readonly CommandInfo TimerInfo = new("TIMER.INFO", -1, WholeFrame | TimerCommand, TimerCommandRewriter.Info, ReplyAction.RewriteInfo);
     public static readonly CommandInfo Exec = new("EXEC", 1, EndsTransaction);
 

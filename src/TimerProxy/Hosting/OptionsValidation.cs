@@ -42,6 +42,9 @@ public sealed class TimerOptionsValidation : IValidateOptions<TimerOptions>
         Range.Check(errors, "Timers:MaxLoaded", o.MaxLoaded, 1, 100_000_000);
         Range.Check(errors, "Timers:FireBatchSize", o.FireBatchSize, 1, 10_000);
         Range.Check(errors, "Timers:LeaseMs", o.LeaseMs, 300, 600_000);
+        Range.Check(errors, "Timers:WaitReplicas", o.WaitReplicas, 0, 1000);
+        // Not 0, WAIT's "forever": a client must get an answer.
+        Range.Check(errors, "Timers:WaitTimeoutMs", o.WaitTimeoutMs, 1, 3_600_000);
         return Range.Result(errors);
     }
 }

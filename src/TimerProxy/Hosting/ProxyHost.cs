@@ -32,6 +32,8 @@ public static class ProxyHost
         ["--upstream-tls-ca-cert-file"] = "Proxy:UpstreamTls:CaCertFile",
         ["--upstream-tls-cert-file"] = "Proxy:UpstreamTls:CertFile",
         ["--upstream-tls-key-file"] = "Proxy:UpstreamTls:KeyFile",
+        ["--wait-replicas"] = "Timers:WaitReplicas",
+        ["--wait-timeout-ms"] = "Timers:WaitTimeoutMs",
     };
 
     public static IHost Build(string[] args, Action<IConfigurationBuilder>? overrides = null)
@@ -55,6 +57,8 @@ public static class ProxyHost
                 services.AddSingleton<TimerLibrary>();
                 services.AddOptions<TimerOptions>().Bind(context.Configuration.GetSection(TimerOptions.Section)).ValidateOnStart();
                 services.AddSingleton<IValidateOptions<TimerOptions>, TimerOptionsValidation>();
+                services.AddSingleton(sp => sp.GetRequiredService<IOptions<TimerOptions>>().Value is { WaitReplicas: > 0 } o
+                    ? new ReplicaWait(o.WaitReplicas, o.WaitTimeoutMs) : ReplicaWait.None);
                 services.AddSingleton<TimerScheduler>();
                 services.AddSingleton<ITimerActivation>(sp => sp.GetRequiredService<TimerScheduler>());
                 // Hosted services start in order: the upstream must be known before the listener accepts.

@@ -26,10 +26,14 @@ public readonly record struct FireOutcome(FireResult Result, ScheduledTimer Rear
 /// before the WATCH fails the version check and is left out; one changed after it makes EXEC abort and
 /// the batch is checked again. So a reset, kill or another proxy's fire is never followed by a fire of
 /// the old definition. Replies are read as they arrive, never materialised: of a function's reply only
-/// "error or not, and the error's text" is kept, so a batch allocates next to nothing.
+/// "error or not, and the error's text" is kept, so a batch allocates next to nothing. With <c>--wait-replicas</c>
+/// a WAIT follows each EXEC in the same write, and the fire is done when it answers: the next batch starts only
+/// once replicas have this one (or the WAIT timed out, see <see cref="LastWaitShortfall"/>).
 /// </summary>
-public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposable
+public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wait = null) : IAsyncDisposable
 {
+    private readonly ReplicaWait _wait = wait ?? ReplicaWait.None;
+
     private UpstreamLink? _link;
     private RespReplyReader? _replies;
     private int _db = -1;
@@ -57,7 +61,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             _timeoutLinkedTo = cancel;
         }
         var timeout = _timeout;
-        timeout.CancelAfter(RoundTripTimeout);
+        timeout.CancelAfter(RoundTripTimeout + TimeSpan.FromMilliseconds(_wait.TimeoutMs));
         try
         {
             var outcomes = await FireCoreAsync(db, timers, nowMs, timeout.Token);
@@ -97,6 +101,10 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
 
     private static readonly TimeSpan RoundTripTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>After a fire that ran a transaction: null when the WAIT after it was answered by enough replicas
+    /// (or none is asked for); else what it answered. The timers have fired on the master either way.</summary>
+    public string? LastWaitShortfall { get; private set; }
+
     /// <summary>Connects ahead of the first fire, so that it does not wait for the connection (and its AUTH).
     /// A failure is left for the first fire to meet, and report (at shutdown there is nothing to report).</summary>
     public async Task OpenAsync(CancellationToken cancel)
@@ -123,6 +131,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
         }
         var outcomes = new ArraySegment<FireOutcome>(_outcomes, 0, timers.Count);
         var current = _current;
+        LastWaitShortfall = null;
         for (int attempt = 0; ; attempt++)
         {
             var output = link.Output;
@@ -160,9 +169,16 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             string? queueError = null;
             for (int q = 0; q < 1 + queued + current.Count; q++) queueError ??= await replies.SkipAsync(cancel); // MULTI, QUEUED..
             var exec = await replies.NextHeaderAsync(cancel);
-            if (exec.IsError) throw new RedisServerException("EXEC: " + exec.Text + (queueError is null ? "" : $" ({queueError})"));
+            if (exec.IsError)
+            {
+                string refusal = "EXEC: " + exec.Text + (queueError is null ? "" : $" ({queueError})");
+                if (_wait.Enabled) await replies.SkipAsync(cancel); // WAIT: the connection stays in step
+                replies.Release();
+                throw new RedisServerException(refusal);
+            }
             if (exec.IsNull)
             {
+                if (_wait.Enabled) await replies.SkipAsync(cancel);
                 // A watched timer changed between the check and EXEC: check again (bounded, then give up
                 // on this batch; the scheduler reloads changed timers from their events).
                 if (attempt < 3) continue;
@@ -180,6 +196,7 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
                 calls++;
                 outcomes[i] = new FireOutcome(error is null ? FireResult.Fired : FireResult.FiredWithFunctionError, outcomes[i].Rearmed, error);
             }
+            if (_wait.Enabled) LastWaitShortfall = Shortfall(await replies.NextAsync(cancel));
             replies.Release();
             return outcomes;
         }
@@ -251,7 +268,15 @@ public sealed class FireConnection(UpstreamConnector connector) : IAsyncDisposab
             WriteUserCall(output, t.Definition);
         }
         Command(output, "EXEC"u8);
+        if (_wait.Enabled) _wait.Write(output);
         return queued;
+    }
+
+    private string? Shortfall(RespReply acks)
+    {
+        if (acks.IsError) return "WAIT answered " + acks.Text;
+        long n = acks.Type == (byte)':' ? acks.Count : -1;
+        return n >= _wait.Replicas ? null : $"{n} of {_wait.Replicas} replicas acknowledged within {_wait.TimeoutMs} ms";
     }
 
     // PUBLISH events "<db>:<due>:<id>", as the library announces a change.

@@ -47,6 +47,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
                 {
                     accounting.Account(timers, await fire.FireAsync(db, timers, clock.NowMs, stop));
                     failures = 0;
+                    if (fire.LastWaitShortfall is { } shortfall) ReportShortfall(timers.Count, db, shortfall);
                 }
                 catch (RedisServerException e) when (RedisLoading.Is(e))
                 {
@@ -68,6 +69,20 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
                 }
             }
         }
+    }
+
+    private long _shortfallLoggedAt = long.MinValue;
+    private int _shortfalls;
+
+    // Replicas down means every fire falls short: a line every 10 s, with the count, not one per batch.
+    private void ReportShortfall(int count, int db, string shortfall)
+    {
+        _shortfalls++;
+        long now = Environment.TickCount64;
+        if (now - _shortfallLoggedAt < 10_000) return;
+        logger.FireNotReplicated(count, db, shortfall, _shortfalls);
+        _shortfallLoggedAt = now;
+        _shortfalls = 0;
     }
 
     private void PutBack(List<ScheduledTimer> timers)

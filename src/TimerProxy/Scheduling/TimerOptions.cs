@@ -20,4 +20,11 @@ public sealed class TimerOptions
     /// <summary>The fire lease: the proxy holding it fires, and renews it every third of this; when it stops
     /// renewing (killed, cut off), another proxy takes over after at most this long.</summary>
     public int LeaseMs { get; set; } = 3000;
+
+    /// <summary>Replicas that must have each TIMER.NEW / TIMER.KILL before it is answered, and each fire before the
+    /// next batch (a WAIT after each); 0: no waiting.</summary>
+    public int WaitReplicas { get; set; }
+
+    /// <summary>How long each such WAIT may take; then the client gets NOREPLICAS, and firing goes on.</summary>
+    public int WaitTimeoutMs { get; set; } = 1000;
 }

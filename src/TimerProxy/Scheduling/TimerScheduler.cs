@@ -47,7 +47,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
     private volatile bool _active;
 
     public TimerScheduler(ControlPlane control, TimerLibrary library, UpstreamConnector connector, IOptions<TimerOptions> options,
-        ILogger<TimerScheduler> logger)
+        ReplicaWait replicaWait, ILogger<TimerScheduler> logger)
     {
         _control = control;
         _library = library;
@@ -55,7 +55,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         var settings = options.Value;
         var databases = new TimerDatabases();
         var loader = new TimerLoader(_queue, _clock, settings, _wakeFire);
-        _fire = new FireConnection(connector);
+        _fire = new FireConnection(connector, replicaWait);
         _feed = new ChangeFeed(loader, _queue, databases, _clock, settings, _wakeReconcile, logger);
         _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, logger);
         _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, logger);

@@ -17,6 +17,7 @@ public sealed class ClientConnectionHandler(
     ITimerActivation timers,
     IHostApplicationLifetime lifetime,
     IOptions<ProxyOptions> options,
+    ReplicaWait replicaWait,
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler
 {
     private readonly RespLimits _limits = new() { MaxBulkLength = options.Value.MaxBulkLength };
@@ -42,7 +43,7 @@ public sealed class ClientConnectionHandler(
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
             var session = new ClientSession(client.Transport, upstream, _limits, connector.Describe,
-                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, connector.ConfiguredDatabase, logger);
+                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, connector.ConfiguredDatabase, logger, replicaWait);
             await session.RunAsync(shutdown);
         }
         logger.Disconnected(client.RemoteEndPoint);

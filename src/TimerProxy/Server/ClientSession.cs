@@ -7,6 +7,7 @@ using RedisTimer.Proxy.Commands;
 using RedisTimer.Proxy.Server.Replies;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Timers;
+using RedisTimer.Proxy.Upstream;
 using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Server;
@@ -41,12 +42,12 @@ public sealed class ClientSession
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
-        TimeSpan drain, ITimerActivation timers, int initialDb, ILogger logger)
+        TimeSpan drain, ITimerActivation timers, int initialDb, ILogger logger, ReplicaWait? replicaWait = null)
     {
         _timers = timers;
         _db = initialDb;
-        _replies = new ReplyPipeline(logger);
-        _merger = new TimerNewMerger(_replies);
+        _replies = new ReplyPipeline(logger, replicaWait);
+        _merger = new TimerNewMerger(_replies, replicaWait);
         _client = client;
         _upstream = upstream;
         _scanner = new RequestScanner(limits);
@@ -188,16 +189,21 @@ public sealed class ClientSession
                 case RequestEvent.End:
                     _oversizedFrame = false;
                     if (_scanner.ArgumentCount == 0) break; // Redis ignores it: no reply
-                    if (!_wholeFrame)
+                    if (_wholeFrame)
                     {
-                        _merger.Sent();
-                        break;
+                        _wholeFrame = false;
+                        var frame = buffer.Slice(frameStart, reader.Position);
+                        var handled = HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart));
+                        if (handled != Handled.Forward) forwardFrom = reader.Position;
+                        if (handled == Handled.Merging) break;
                     }
-                    _wholeFrame = false;
-                    var frame = buffer.Slice(frameStart, reader.Position);
-                    var handled = HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart));
-                    if (handled != Handled.Merging) _merger.Sent();
-                    if (handled != Handled.Forward) forwardFrom = reader.Position;
+                    if (_merger.WaitDue)
+                    {
+                        // The WAIT goes right after this request: its bytes first.
+                        RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, reader.Position));
+                        forwardFrom = reader.Position;
+                    }
+                    _merger.Sent(output);
                     break;
 
                 case RequestEvent.NeedMoreData:
@@ -214,6 +220,7 @@ public sealed class ClientSession
                             output.Write(head.WrittenSpan);
                             forwardFrom = buffer.Slice(frameStart).GetPosition(headLength);
                             _wholeFrame = false;
+                            _merger.TimerWrite();
                         }
                     }
                     if (!_scanner.AtFrameStart && (!_scanner.NameKnown || _wholeFrame))
@@ -258,6 +265,7 @@ public sealed class ClientSession
             SendMerged(output);
             // The hot timer command: spliced around the client's own bytes, no per-argument copies.
             TimerCommandRewriter.WriteNewSpliced(frame, _scanner.ArgumentCount, _db, output);
+            _merger.TimerWrite();
             return Handled.Rewritten;
         }
         SendMerged(output);
@@ -284,6 +292,7 @@ public sealed class ClientSession
         RespWriter.WriteRaw(output, before);
         output.Write(rewritten.WrittenSpan);
         if (_command.Reply is { } reply) _merger.Expect(reply);
+        if (_command.Has(CommandFlags.WritesTimers)) _merger.TimerWrite();
         return Handled.Rewritten;
     }
 

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using RedisTimer.Proxy.Commands;
 using RedisTimer.Proxy.Server.Replies;
+using RedisTimer.Proxy.Upstream;
 
 namespace RedisTimer.Proxy.Server;
 
@@ -10,14 +11,17 @@ namespace RedisTimer.Proxy.Server;
 /// The request side of the reply pipeline: numbers every request a session sends upstream (as the reply side
 /// numbers replies), says which replies need rewriting (<see cref="ReplyPipeline.Expect"/>), gathers consecutive
 /// TIMER.NEW frames of one read and sends them as one timer_batch call, and knows when merging would change what
-/// the client sees (a transaction is open, or replies no longer answer requests one to one).
+/// the client sees (a transaction is open, or replies no longer answer requests one to one). With
+/// <c>--wait-replicas</c> it holds the replies of timer writes and sends a WAIT after each (after the EXEC of a
+/// transaction that queued some).
 /// </summary>
 /// <remarks>
 /// Gathered frames are slices of the session's current read: the session sends them (<see cref="Send"/>)
 /// before anything after them is written upstream and before that read is released.
 /// </remarks>
-public sealed class TimerNewMerger(ReplyPipeline replies)
+public sealed class TimerNewMerger(ReplyPipeline replies, ReplicaWait? wait = null)
 {
+    private readonly ReplicaWait _wait = wait ?? ReplicaWait.None;
     private const int MaxTimers = 64;
     private const long MaxFrame = 4096;
 
@@ -27,9 +31,45 @@ public sealed class TimerNewMerger(ReplyPipeline replies)
     private bool _infoInTransaction;      // the open transaction queued a rewritten TIMER.INFO
     private bool _repliesCounted = true;  // every request gets exactly one reply
     private bool _merging = true;
+    private bool _writeInTransaction;     // the open transaction queued a TIMER.NEW or TIMER.KILL
+    private bool _waitDue;                // the request being written is a held timer write: a WAIT follows it
 
-    /// <summary>A request Redis answers was written upstream (after what was gathered: <see cref="Send"/> first).</summary>
-    public void Sent() => _sent++;
+    /// <summary>A request Redis answers was written upstream (after what was gathered: <see cref="Send"/> first);
+    /// a WAIT follows it when it was a held timer write.</summary>
+    public void Sent(PipeWriter output)
+    {
+        _sent++;
+        if (_waitDue) SendWait(output);
+    }
+
+    /// <summary>
+    /// The request being written creates or kills timers (before <see cref="Sent"/>): with replica waits, its reply
+    /// is held until a WAIT after it answers; inside a transaction the WAIT follows the EXEC. Not while replies
+    /// stop answering requests one to one (CLIENT REPLY OFF, subscribed), where nothing could be held.
+    /// </summary>
+    public void TimerWrite()
+    {
+        if (!_wait.Enabled) return;
+        if (_inMulti)
+        {
+            _writeInTransaction = true;
+            return;
+        }
+        if (!_repliesCounted || replies.Lost) return;
+        replies.Expect(new ReplyExpectation(_sent, ReplyAction.Pass, Held: true));
+        _waitDue = true;
+    }
+
+    /// <summary>The request being written is followed by a WAIT: its bytes must be written before <see cref="Sent"/>.</summary>
+    public bool WaitDue => _waitDue;
+
+    private void SendWait(PipeWriter output)
+    {
+        _waitDue = false;
+        _wait.Write(output);
+        replies.Expect(new ReplyExpectation(_sent, ReplyAction.ReplicaWait));
+        _sent++;
+    }
 
     /// <summary>The rewritten request being written has a reply that needs <paramref name="action"/> (TIMER.INFO's).</summary>
     public void Expect(ReplyAction action)
@@ -60,15 +100,16 @@ public sealed class TimerNewMerger(ReplyPipeline replies)
         if (count > 1)
         {
             TimerCommandRewriter.WriteBatch(gathered, db, _sent, output);
-            replies.Expect(new ReplyExpectation(_sent, ReplyAction.SplitBatch, count));
-            _sent++;
+            replies.Expect(new ReplyExpectation(_sent, ReplyAction.SplitBatch, count, Held: _wait.Enabled));
+            _waitDue = _wait.Enabled;
         }
         else
         {
             TimerCommandRewriter.WriteNewSpliced(gathered[0].Frame, gathered[0].Arguments, db, output);
-            _sent++;
+            TimerWrite();
         }
         _gathered.Clear();
+        Sent(output);
     }
 
     /// <summary>Transactions, and the commands after which replies stop answering requests one to one.</summary>
@@ -78,17 +119,26 @@ public sealed class TimerNewMerger(ReplyPipeline replies)
         {
             _inMulti = true;
             _infoInTransaction = false;
+            _writeInTransaction = false;
         }
         else if (command.Has(CommandFlags.EndsTransaction) && command.ArityFits(arguments))
         {
-            if (_infoInTransaction && _repliesCounted && command == CommandTable.Exec) replies.Expect(new ReplyExpectation(_sent, ReplyAction.Exec));
+            if (command == CommandTable.Exec && _repliesCounted)
+            {
+                bool held = _writeInTransaction && !replies.Lost;
+                if (_infoInTransaction || held)
+                    replies.Expect(new ReplyExpectation(_sent, _infoInTransaction ? ReplyAction.Exec : ReplyAction.Pass, Held: held));
+                _waitDue = held;
+            }
             _inMulti = false;
             _infoInTransaction = false;
+            _writeInTransaction = false;
         }
         else if (command.Has(CommandFlags.Resets))
         {
             _inMulti = false;
             _infoInTransaction = false;
+            _writeInTransaction = false;
             _merging = false;
         }
         else if (command.Has(CommandFlags.EndsCounting))

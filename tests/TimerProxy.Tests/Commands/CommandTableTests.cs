@@ -10,8 +10,8 @@ public class CommandTableTests
     /// <summary>Every entry with everything it says: name, Redis 7.0 arity, flags, whether it is rewritten, and its reply's need.</summary>
     public static TheoryData<string, int, CommandFlags, bool, ReplyAction?> Entries => new()
     {
-        { "TIMER.NEW", -1, WholeFrame | TimerCommand, true, null },
-        { "TIMER.KILL", -1, WholeFrame | TimerCommand, true, null },
+        { "TIMER.NEW", -1, WholeFrame | TimerCommand | WritesTimers, true, null },
+        { "TIMER.KILL", -1, WholeFrame | TimerCommand | WritesTimers, true, null },
         { "TIMER.INFO", -1, WholeFrame | TimerCommand, true, ReplyAction.RewriteInfo },
         { "TYPE", 2, WholeFrame | WhileTimersExist, true, null },
         { "RENAME", 3, WholeFrame | WhileTimersExist, true, null },

@@ -73,6 +73,8 @@ public class OptionsTests
     [InlineData("--Timers:MaxLoaded=0", "Timers:MaxLoaded must be 1..100000000, not 0")]
     [InlineData("--Timers:ReconcileIntervalMs=0", "Timers:ReconcileIntervalMs must be 10..3600000, not 0")]
     [InlineData("--Timers:WindowMs=0", "Timers:WindowMs must be 100..86400000, not 0")]
+    [InlineData("--wait-timeout-ms=0", "Timers:WaitTimeoutMs must be 1..3600000, not 0")]
+    [InlineData("--wait-replicas=-1", "Timers:WaitReplicas must be 0..1000, not -1")]
     [InlineData("--Proxy:EpollThreads=0", "Proxy:EpollThreads must be 1..256, not 0")]
     [InlineData("--Proxy:Port=70000", "Proxy:Port must be 0..65535, not 70000")]
     [InlineData("--Proxy:Transport=fast", "'Proxy:Transport'")]

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using RedisTimer.Proxy.Server.Replies;
+using RedisTimer.Proxy.Upstream;
 
 namespace RedisTimer.Proxy.Tests.Server;
 
@@ -89,9 +90,10 @@ public class ReplyPipelineTests
 
     /// <summary>Feeds <paramref name="chunks"/> through a pipeline as the reply pump does; returns what the client
     /// got and the most upstream bytes left unread after a write (held for later).</summary>
-    private static async Task<(string Client, long MostHeld)> RunAsync(IEnumerable<byte[]> chunks, ReplyExpectation[] expected)
+    private static async Task<(string Client, long MostHeld)> RunAsync(IEnumerable<byte[]> chunks, ReplyExpectation[] expected,
+        ReplicaWait? wait = null)
     {
-        var replies = new ReplyPipeline(NullLogger.Instance);
+        var replies = new ReplyPipeline(NullLogger.Instance, wait);
         foreach (var e in expected) replies.Expect(e);
         long mostHeld = 0;
         var upstream = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
@@ -108,7 +110,8 @@ public class ReplyPipelineTests
             await output.FlushAsync();
         }
         await upstream.Writer.CompleteAsync();
-        if (upstream.Reader.TryRead(out var last) && !last.Buffer.IsEmpty)
+        // As the reply pump does: Redis's close is written through even with nothing left to read.
+        if (upstream.Reader.TryRead(out var last))
         {
             replies.Write(last.Buffer, output, final: true, out var consumed);
             upstream.Reader.AdvanceTo(consumed, last.Buffer.End);
@@ -190,5 +193,78 @@ public class ReplyPipelineTests
         var (got, _) = await RunAsync([Encoding.Latin1.GetBytes(upstream)],
             [new ReplyExpectation(0, ReplyAction.SplitBatch, 2), new ReplyExpectation(2, ReplyAction.SplitBatch, 2)]);
         Assert.Equal(":1\r\n:0\r\n?garbage\r\n" + Batch(2, ":1\r\n:1\r\n", false), got);
+    }
+
+    /// <summary>Timer writes whose replies wait for the proxy's WAIT (--wait-replicas 1, 200 ms), and what the client gets.</summary>
+    private static (string Upstream, string Client, ReplyExpectation[] Expected) WaitConversation(bool resp3)
+    {
+        var wait = new ReplicaWait(1, 200);
+        string noReplicas = "-" + wait.ShortfallError(0) + "\r\n";
+        const string push = ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n";
+        var up = new StringBuilder();
+        var client = new StringBuilder();
+        var expected = new List<ReplyExpectation>();
+        long n = 0;
+        void Held(string upstream, ReplyAction action = ReplyAction.Pass, int timers = 0)
+        {
+            expected.Add(new ReplyExpectation(n++, action, timers, Held: true));
+            up.Append(upstream);
+        }
+        void Wait(string upstream, string toClient)
+        {
+            expected.Add(new ReplyExpectation(n++, ReplyAction.ReplicaWait));
+            up.Append(upstream);
+            client.Append(toClient);
+        }
+        void Reply(string both)
+        {
+            n++;
+            up.Append(both);
+            client.Append(both);
+        }
+        // TIMER.NEW acknowledged: its reply as it came.
+        Held(":1\r\n");
+        Wait(":1\r\n", ":1\r\n");
+        Reply(Bulk("hello"));
+        // Merged TIMER.NEWs that no replica acknowledged, a push between: the refused one keeps its error.
+        Held(Batch(3, ":1\r\n:0\r\n-ERR invalid interval\r\n", resp3), ReplyAction.SplitBatch, 3);
+        up.Append(push);
+        Wait(":0\r\n", noReplicas + noReplicas + "-ERR invalid interval\r\n" + push);
+        // EXEC of a transaction with TIMER.NEW, acknowledged by more than asked.
+        Held("*2\r\n:1\r\n+OK\r\n");
+        Wait(":2\r\n", "*2\r\n:1\r\n+OK\r\n");
+        // An EXEC that WATCH aborted changed nothing: it stays, acknowledged or not.
+        Held(resp3 ? "_\r\n" : "*-1\r\n");
+        Wait(":0\r\n", resp3 ? "_\r\n" : "*-1\r\n");
+        // TIMER.KILL whose WAIT was refused (an ACL user without WAIT).
+        Held(":1\r\n");
+        const string noPerm = "-NOPERM this user has no permissions to run the 'wait' command\r\n";
+        Wait(noPerm, "-" + ReplicaWait.UnconfirmedError("WAIT answered " + noPerm[..^2]) + "\r\n");
+        Reply("+PONG\r\n");
+        return (up.ToString(), client.ToString(), expected.ToArray());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Replies_held_for_a_replica_wait_are_released_or_replaced_when_it_answers_split_at_every_position(bool resp3)
+    {
+        var (upstream, expected, expectations) = WaitConversation(resp3);
+        byte[] bytes = Encoding.Latin1.GetBytes(upstream);
+        for (int at = 0; at <= bytes.Length; at++)
+        {
+            var (got, _) = await RunAsync([bytes[..at], bytes[at..]], expectations, new ReplicaWait(1, 200));
+            Assert.True(expected == got, $"split at {at}: got {got.Replace("\r\n", "|")}");
+        }
+        var (oneByOne, _) = await RunAsync(bytes.Select(b => new[] { b }), expectations, new ReplicaWait(1, 200));
+        Assert.Equal(expected, oneByOne);
+    }
+
+    [Fact]
+    public async Task A_held_reply_whose_wait_never_came_is_not_passed_on_as_acknowledged_when_redis_closes()
+    {
+        var expectations = new[] { new ReplyExpectation(0, ReplyAction.Pass, Held: true), new ReplyExpectation(1, ReplyAction.ReplicaWait) };
+        var (got, _) = await RunAsync([Encoding.Latin1.GetBytes(":1\r\n")], expectations, new ReplicaWait(1, 200));
+        Assert.Equal("-" + ReplicaWait.UnconfirmedError("the connection closed before WAIT answered") + "\r\n", got);
     }
 }

@@ -35,7 +35,7 @@ public class TimerNewMergerTests
             if (Merger.TryGather(frame, 5, Db, _upstream.Writer)) return true;
             Merger.Send(Db, _upstream.Writer);
             TimerCommandRewriter.WriteNewSpliced(frame, 5, Db, _upstream.Writer);
-            Merger.Sent();
+            Merger.Sent(_upstream.Writer);
             return false;
         }
 
@@ -47,7 +47,7 @@ public class TimerNewMergerTests
             Merger.Note(CommandTable.Find(Encoding.ASCII.GetBytes(args[0])), args.Length);
             handling?.Invoke();
             RespWriter.WriteRaw(_upstream.Writer, Frame(args));
-            Merger.Sent();
+            Merger.Sent(_upstream.Writer);
         }
 
         public void Other(params string[] args) => Other(args, null);

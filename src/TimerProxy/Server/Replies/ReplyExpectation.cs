@@ -15,8 +15,15 @@ public enum ReplyAction : byte
     /// <summary>From this request on, replies no longer answer requests one to one (SUBSCRIBE, MONITOR, CLIENT
     /// REPLY, SYNC...): marked replies are then recognised by their shape, at the top level and one level down.</summary>
     EndCounting,
+    /// <summary>Passed on as it is (an expectation only to carry <see cref="ReplyExpectation.Held"/>).</summary>
+    Pass,
+    /// <summary>The WAIT the proxy sent after a held reply (<c>--wait-replicas</c>): hidden; it releases the
+    /// replies held since, unchanged when enough replicas acknowledged, else each one that reports a change
+    /// replaced by a NOREPLICAS error.</summary>
+    ReplicaWait,
 }
 
 /// <summary>An expectation for the reply to request number <paramref name="Request"/> (requests Redis answers are
-/// numbered from 0 on each connection).</summary>
-public readonly record struct ReplyExpectation(long Request, ReplyAction Action, int Timers = 0);
+/// numbered from 0 on each connection). <paramref name="Held"/>: the reply (after its action) is held until the
+/// <see cref="ReplyAction.ReplicaWait"/> that follows it.</summary>
+public readonly record struct ReplyExpectation(long Request, ReplyAction Action, int Timers = 0, bool Held = false);

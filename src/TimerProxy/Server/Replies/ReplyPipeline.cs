@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Upstream;
 using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Server.Replies;
@@ -17,9 +18,13 @@ namespace RedisTimer.Proxy.Server.Replies;
 /// begin one). Bytes are held only inside a frame the proxy rewrites, where Redis is still sending the rest.
 /// Once a client leaves request/reply (<see cref="ReplyAction.EndCounting"/>), the library's marked replies are
 /// recognised by their shape instead, at the top level and as elements of a top-level array (an EXEC).
+/// With <c>--wait-replicas</c>, the replies of timer writes are held (after their own rewriting) until the WAIT the
+/// proxy sent after them answers; only those are ever held whole.
 /// </remarks>
-public sealed class ReplyPipeline(ILogger logger)
+public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null)
 {
+    private readonly ReplicaWait _wait = wait ?? ReplicaWait.None;
+
     // A refusal of a whole timer_batch call is held to be repeated; none is anywhere near this long.
     private const long MaxRepeatedReply = 64 * 1024;
 
@@ -42,6 +47,11 @@ public sealed class ReplyPipeline(ILogger logger)
     private bool _inFrame;               // the scanner is inside a frame that is being copied
     private FrameKind _frameKind;        // of the frame at hand
     private InfoRewrite _info;           // a TIMER.INFO reply being re-encoded, streamed
+    private ArrayBufferWriter<byte>? _held; // replies held until the WAIT after them answers
+    private bool _holding;
+
+    // Where the bytes at hand go: the client, or the replies held for a WAIT.
+    private IBufferWriter<byte> Sink(IBufferWriter<byte> output) => _holding ? _held! : output;
 
     /// <summary>True once a reply could not be framed (not RESP, or nested deeper than the scanner follows): nothing is rewritten any more.</summary>
     public bool Lost => _lost;
@@ -68,7 +78,7 @@ public sealed class ReplyPipeline(ILogger logger)
         {
             if (_info.Active)
             {
-                bool done = _info.Step(ref reader, output);
+                bool done = _info.Step(ref reader, Sink(output));
                 pending = reader.Position;
                 if (!done) break;
                 EndFrame();
@@ -88,15 +98,22 @@ public sealed class ReplyPipeline(ILogger logger)
                 logger.LogError("An upstream reply is not RESP, or nested deeper than {Depth}; this connection's replies are no longer rewritten",
                     RespFrameLimits.MaxSupportedDepth);
                 _lost = true;
+                if (_holding)
+                {
+                    Flush(ref reader, ref pending, _held!);
+                    ReleaseHeld(output, acknowledged: -1, "a reply could not be read");
+                }
                 reader.AdvanceToEnd();
                 break;
             }
             _inFrame = false;
             EndFrame();
         }
-        RespWriter.WriteRaw(output, buffer.Slice(pending, reader.Position));
+        RespWriter.WriteRaw(Sink(output), buffer.Slice(pending, reader.Position));
         consumed = reader.Position;
-        if (final && !reader.End)
+        if (!final) return;
+        if (_holding) ReleaseHeld(output, acknowledged: -1, "the connection closed before WAIT answered");
+        if (!reader.End)
         {
             RespWriter.WriteRaw(output, buffer.Slice(consumed));
             consumed = buffer.End;
@@ -104,8 +121,9 @@ public sealed class ReplyPipeline(ILogger logger)
     }
 
     /// <summary>At a frame's first byte: decides what the frame needs, and rewrites it when it is the proxy's.</summary>
-    private Start StartFrame(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final)
+    private Start StartFrame(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> client, bool final)
     {
+        var output = Sink(client);
         reader.TryPeek(out byte first);
         if (_elements > 0)
         {
@@ -125,6 +143,14 @@ public sealed class ReplyPipeline(ILogger logger)
         }
         _frameKind = FrameKind.Numbered;
         if (expected is not { } e) return Start.Scan;
+        if (e.Action == ReplyAction.ReplicaWait) return EndWait(ref reader, ref pending, client, final);
+        if (e.Held && !_holding)
+        {
+            Flush(ref reader, ref pending, client);
+            _held ??= new ArrayBufferWriter<byte>(256);
+            _holding = true;
+            output = _held;
+        }
         return e.Action switch
         {
             ReplyAction.RewriteInfo => RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: false),
@@ -250,6 +276,83 @@ public sealed class ReplyPipeline(ILogger logger)
         EndFrame();
         return Start.Handled;
     }
+
+    /// <summary>The reply to the proxy's WAIT: hidden, and what it held released (or replaced).</summary>
+    private Start EndWait(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> client, bool final)
+    {
+        var rest = reader.UnreadSequence;
+        var probe = new RespFrameScanner(Limits);
+        var probeReader = new SequenceReader<byte>(rest);
+        var status = probe.TryScan(ref probeReader, out var frame);
+        if (status == RespFrameStatus.NeedMoreData && !final) return Start.NeedMore;
+        if (_holding) Flush(ref reader, ref pending, _held!); // what came between (RESP3 pushes) stays in order
+        if (status != RespFrameStatus.Complete)
+        {
+            ReleaseHeld(client, acknowledged: -1, "WAIT's reply could not be read");
+            Skip(ref reader, ref pending, rest.Length);
+            return Start.Handled;
+        }
+        var reply = rest.Slice(0, frame.Length);
+        long acknowledged = -1;
+        string? failure = null;
+        if (frame.Type == (byte)':' && RespInteger.TryParse(reply.Slice(1, reply.Length - 3), out long n)) acknowledged = n;
+        else failure = "WAIT answered " + System.Text.Encoding.UTF8.GetString(reply.Slice(0, Math.Min(reply.Length - 2, 200)).ToArray()).Trim();
+        ReleaseHeld(client, acknowledged, failure);
+        Skip(ref reader, ref pending, frame.Length);
+        EndFrame();
+        return Start.Handled;
+    }
+
+    /// <summary>
+    /// Writes the held replies to the client: as they are when enough replicas acknowledged them; else each reply
+    /// that reports a change becomes the NOREPLICAS error, while errors and nulls (nothing was changed: a refused
+    /// TIMER.NEW, an EXEC that WATCH aborted) and pushes stay.
+    /// </summary>
+    private void ReleaseHeld(IBufferWriter<byte> client, long acknowledged, string? failure)
+    {
+        var held = new ReadOnlySequence<byte>(_held!.WrittenMemory);
+        _holding = false;
+        if (failure is null && acknowledged >= _wait.Replicas)
+        {
+            RespWriter.WriteRaw(client, held);
+        }
+        else
+        {
+            var error = System.Text.Encoding.UTF8.GetBytes("-" + (failure is null ? _wait.ShortfallError(acknowledged) : ReplicaWait.UnconfirmedError(failure)) + "\r\n");
+            var scanner = new RespFrameScanner(Limits);
+            var reader = new SequenceReader<byte>(held);
+            while (!reader.End)
+            {
+                long start = reader.Consumed;
+                if (scanner.TryScan(ref reader, out var frame) != RespFrameStatus.Complete)
+                {
+                    RespWriter.WriteRaw(client, held.Slice(start)); // a reply cut short by Redis's close: as it came
+                    break;
+                }
+                var bytes = held.Slice(start, frame.Length);
+                if (ReportsNoChange(bytes, frame.Type)) RespWriter.WriteRaw(client, bytes);
+                else client.Write(error);
+            }
+            LogShortfall(failure ?? $"{acknowledged} within {_wait.TimeoutMs} ms");
+        }
+        _held.ResetWrittenCount();
+        if (_held.Capacity > MaxRepeatedReply) _held = null; // a large EXEC's array is not kept for the next one
+    }
+
+    private static long s_shortfallLogDue = long.MinValue;
+
+    // Replicas down means every timer write of every client falls short: one line every 10 s for the whole proxy.
+    private void LogShortfall(string what)
+    {
+        long now = Environment.TickCount64, due = Volatile.Read(ref s_shortfallLogDue);
+        if (now < due || Interlocked.CompareExchange(ref s_shortfallLogDue, now + 10_000, due) != due) return;
+        logger.LogWarning("A timer write was not acknowledged by {Replicas} replicas ({What}): the client got NOREPLICAS (logged at most every 10 s)",
+            _wait.Replicas, what);
+    }
+
+    private static bool ReportsNoChange(in ReadOnlySequence<byte> frame, byte type) =>
+        type is (byte)'-' or (byte)'!' or (byte)'>' or (byte)'_'
+        || (type is (byte)'*' or (byte)'$' && frame.Length == 5 && frame.Slice(1, 1).FirstSpan[0] == (byte)'-');
 
     private static void Flush(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output)
     {
