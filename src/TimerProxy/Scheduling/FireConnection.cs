@@ -61,7 +61,7 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
             _timeoutLinkedTo = cancel;
         }
         var timeout = _timeout;
-        timeout.CancelAfter(RoundTripTimeout + TimeSpan.FromMilliseconds(_wait.TimeoutMs));
+        timeout.CancelAfter(RoundTripTimeout + TimeSpan.FromMilliseconds(2.0 * _wait.TimeoutMs));
         try
         {
             var outcomes = await FireCoreAsync(db, timers, nowMs, timeout.Token);
@@ -74,7 +74,7 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
             await ResetAsync();
             throw new TimeoutException("the fire connection did not answer in time");
         }
-        catch (RedisServerException)
+        catch (Exception e) when (e is RedisServerException or ReplicasBehindException)
         {
             // A refusal read whole (the check, or EXEC): the connection is in a known state and is kept.
             DropTimeout();
@@ -136,11 +136,12 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
         {
             var output = link.Output;
             bool select = db != _db;
-            WriteCheck(output, select ? db : -1, timers);
+            WriteCheck(output, select ? db : -1, timers, _wait);
             await output.FlushAsync(cancel);
 
             string? refused = null;
             if (select && await replies.SkipAsync(cancel) is { } selectError) refused = selectError;
+            string? behind = _wait.Enabled ? Shortfall(await replies.NextAsync(cancel)) : null;
             await replies.SkipAsync(cancel); // WATCH
             current.Clear();
             for (int i = 0; i < timers.Count; i++)
@@ -154,6 +155,7 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
                 else outcomes[i] = FireOutcome.Stale;
             }
             if (refused is not null) await RefusedAsync(link, replies, refused, cancel);
+            if (behind is not null) await BehindAsync(link, replies, behind, cancel);
             if (select) _db = db;
             if (current.Count == 0)
             {
@@ -202,10 +204,13 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
         }
     }
 
-    // [SELECT db] WATCH ids.. then HGET id ver for each.
-    private static void WriteCheck(PipeWriter output, int select, List<ScheduledTimer> timers)
+    // [SELECT db] [WAIT n timeout] WATCH ids.. then HGET id ver for each. The WAIT first: a fire made while the
+    // replicas are not in sync (one re-syncing after a failover) would be lost with this master, and repeated by
+    // the next; with them in sync (the WAIT after the last fire said so) it answers at once.
+    private static void WriteCheck(PipeWriter output, int select, List<ScheduledTimer> timers, ReplicaWait wait)
     {
         if (select >= 0) Command(output, "SELECT"u8, select);
+        if (wait.Enabled) wait.Write(output);
         RespWriter.WriteArrayHeader(output, 1 + timers.Count);
         RespWriter.WriteBulkString(output, "WATCH"u8);
         foreach (var t in timers) RespWriter.WriteBulkString(output, t.Id);
@@ -317,6 +322,16 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
         await replies.SkipAsync(cancel);
         replies.Release();
         throw new RedisServerException(error);
+    }
+
+    /// <summary>The replicas are behind: nothing fires now, nothing is watched any more.</summary>
+    private static async Task BehindAsync(UpstreamLink link, RespReplyReader replies, string shortfall, CancellationToken cancel)
+    {
+        Command(link.Output, "UNWATCH"u8);
+        await link.Output.FlushAsync(cancel);
+        await replies.SkipAsync(cancel);
+        replies.Release();
+        throw new ReplicasBehindException(shortfall);
     }
 
     private static readonly byte[] IndexKey = Encoding.ASCII.GetBytes(TimerSchema.IndexKey);

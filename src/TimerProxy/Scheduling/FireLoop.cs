@@ -9,7 +9,7 @@ namespace RedisTimer.Proxy.Scheduling;
 /// a batch whose fate is unknown (Redis down, refusing, loading) goes back to the queue, to be checked and fired again.
 /// </summary>
 internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounting accounting, ServerClock clock, TimerOptions options,
-    FireLease lease, Wakeup wake, ILogger logger)
+    FireLease lease, Func<bool> failingOver, Wakeup wake, ILogger logger)
 {
     // The last stretch before a due time is slept in short slices, so a timer that arrives meanwhile with an
     // even earlier due time waits at most one slice.
@@ -27,6 +27,12 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
             if (!lease.IsHeld)
             {
                 await wake.WaitAsync(1000, stop);
+                continue;
+            }
+            // A failover under way: the master may already be a replica-to-be whose fires would be lost, and repeated.
+            if (failingOver())
+            {
+                await wake.WaitAsync(10, stop);
                 continue;
             }
             queue.TakeDue(clock.NowMs, options.FireBatchSize, due);
@@ -48,6 +54,14 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
                     accounting.Account(timers, await fire.FireAsync(db, timers, clock.NowMs, stop));
                     failures = 0;
                     if (fire.LastWaitShortfall is { } shortfall) ReportShortfall(timers.Count, db, shortfall);
+                }
+                catch (ReplicasBehindException e)
+                {
+                    // Nothing fired: firing waits for the replicas (the WAIT itself waited), as Redis's
+                    // min-replicas-to-write refuses writes.
+                    PutBack(timers);
+                    ReportShortfall(0, db, e.Message);
+                    await Task.Delay(100, stop);
                 }
                 catch (RedisServerException e) when (RedisLoading.Is(e))
                 {
@@ -71,7 +85,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
         }
     }
 
-    private long _shortfallLoggedAt = long.MinValue;
+    private long? _shortfallLoggedAt;
     private int _shortfalls;
 
     // Replicas down means every fire falls short: a line every 10 s, with the count, not one per batch.
@@ -79,7 +93,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
     {
         _shortfalls++;
         long now = Environment.TickCount64;
-        if (now - _shortfallLoggedAt < 10_000) return;
+        if (now - _shortfallLoggedAt < 10_000) return; // null: never logged
         logger.FireNotReplicated(count, db, shortfall, _shortfalls);
         _shortfallLoggedAt = now;
         _shortfalls = 0;

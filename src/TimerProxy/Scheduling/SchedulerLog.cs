@@ -11,6 +11,6 @@ internal static partial class SchedulerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Firing {Count} timers in db {Db} failed ({Error}); retrying in {Delay} ms")]
     public static partial void FiringFailed(this ILogger logger, int count, int db, string error, double delay);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Fired {Count} timers in db {Db}, but {Shortfall}: a failover now could fire them again ({Fires} fires short of replicas since the last such line)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fired {Count} timers in db {Db} with replicas short ({Shortfall}): firing waits while they are, and a failover now could fire them again ({Fires} batches short since the last such line)")]
     public static partial void FireNotReplicated(this ILogger logger, int count, int db, string shortfall, int fires);
 }

@@ -60,7 +60,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, logger);
         _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, logger);
         _lease = new FireLease(settings, () => !_active, _wakeFire, logger);
-        _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _lease, _wakeFire, logger);
+        _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _lease, () => connector.FailingOver, _wakeFire, logger);
     }
 
     public long Fired => _accounting.Fired;

@@ -11,12 +11,18 @@ namespace RedisTimer.Proxy.Upstream;
 /// Keeps <see cref="UpstreamEndpoint"/> on the current master when the configuration names several endpoints
 /// (the one whose <c>ROLE</c> is master) or Sentinels (<c>serviceName</c>: their <c>+switch-master</c> events, and
 /// <c>SENTINEL GET-MASTER-ADDR-BY-NAME</c> as a check for a missed one). With one endpoint it does nothing and
-/// sends nothing. Its connections are StackExchange.Redis's, named <c>redistimer-locator</c>.
+/// sends nothing. Its connections are StackExchange.Redis's, named <c>redistimer-locator</c>. It also follows
+/// each Sentinel's failover events, so that firing pauses from a failover's start until the new master is known
+/// (<see cref="UpstreamEndpoint.FailingOver"/>).
 /// </summary>
 public sealed class MasterLocator(UpstreamEndpoint endpoint, IOptions<ProxyOptions> options, ILogger<MasterLocator> logger) : IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _mux;
+    private readonly List<ConnectionMultiplexer> _events = new();
+
+    // A pause outlives a missed end of failover at most this long (Sentinel's own failover-timeout is 3 minutes).
+    private static readonly TimeSpan FailoverPauseAtMost = TimeSpan.FromSeconds(30);
     private Task _watching = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancel)
@@ -62,13 +68,25 @@ public sealed class MasterLocator(UpstreamEndpoint endpoint, IOptions<ProxyOptio
     private async Task WatchSentinelsAsync(UpstreamSettings settings, string service, TaskCompletionSource found, CancellationToken stop)
     {
         var mux = _mux = await ConnectionMultiplexer.SentinelConnectAsync(Config(settings, sentinels: true));
-        await mux.GetSubscriber().SubscribeAsync(RedisChannel.Literal("+switch-master"), (_, message) =>
+        // Each Sentinel's own events, on a connection of its own: a failover is run, and announced, by one of them.
+        foreach (var sentinel in settings.Endpoints)
         {
-            // "<name> <old ip> <old port> <new ip> <new port>"
-            var parts = ((string?)message ?? "").Split(' ');
-            if (parts.Length == 5 && parts[0] == service && int.TryParse(parts[4], out int port))
-                Found(ToEndPoint(parts[3], port), "Sentinel +switch-master", found);
-        });
+            var config = Config(settings, sentinels: true);
+            config.EndPoints.Clear();
+            config.EndPoints.Add(sentinel);
+            var events = await ConnectionMultiplexer.SentinelConnectAsync(config);
+            lock (_events) _events.Add(events);
+            var subscriber = events.GetSubscriber();
+            await subscriber.SubscribeAsync(RedisChannel.Literal("+switch-master"), (_, message) =>
+            {
+                // "<name> <old ip> <old port> <new ip> <new port>"
+                var parts = ((string?)message ?? "").Split(' ');
+                if (parts.Length == 5 && parts[0] == service && int.TryParse(parts[4], out int port))
+                    Found(ToEndPoint(parts[3], port), "Sentinel +switch-master", found);
+            });
+            string name = EndPointCollection.ToString(sentinel);
+            await subscriber.SubscribeAsync(RedisChannel.Pattern("*failover*"), (channel, message) => OnFailoverEvent(name, service, channel!, message!));
+        }
         while (!stop.IsCancellationRequested)
         {
             foreach (var server in mux.GetServers().Where(s => s.IsConnected))
@@ -87,6 +105,31 @@ public sealed class MasterLocator(UpstreamEndpoint endpoint, IOptions<ProxyOptio
                 }
             }
             await Delay(stop);
+        }
+    }
+
+    /// <summary>
+    /// "+try-failover master &lt;name&gt; &lt;ip&gt; &lt;port&gt;" and the "+failover-state-..." that follow it (from the Sentinel running
+    /// the failover), "+failover-detected" (from the others): firing pauses; "-failover-abort-...": it goes on. The
+    /// new master ends the pause (<see cref="UpstreamEndpoint.SetMaster"/>).
+    /// </summary>
+    private void OnFailoverEvent(string sentinel, string service, string channel, string message)
+    {
+        var parts = message.Split(' ');
+        if (parts.Length < 2 || parts[0] != "master" || parts[1] != service) return;
+        if (channel.StartsWith("-failover-abort", StringComparison.Ordinal) || channel == "+failover-end-for-timeout")
+        {
+            endpoint.EndFailover();
+            logger.LogWarning("Sentinel {Sentinel}: {Event} for {Service}; firing goes on with {Master}", sentinel, channel, service, endpoint);
+        }
+        else if (channel is "+try-failover" or "+failover-detected" || channel.StartsWith("+failover-state-", StringComparison.Ordinal))
+        {
+            // Only about the master connected to: the states after the promotion name the old one, left already.
+            if (parts.Length < 4 || !int.TryParse(parts[3], out int port) || !ToEndPoint(parts[2], port).Equals(endpoint.CurrentMaster)) return;
+            bool already = endpoint.FailingOver;
+            endpoint.BeginFailover(FailoverPauseAtMost);
+            if (!already)
+                logger.LogWarning("Sentinel {Sentinel}: {Event} for {Service}; firing pauses until the new master is known", sentinel, channel, service);
         }
     }
 
@@ -146,5 +189,8 @@ public sealed class MasterLocator(UpstreamEndpoint endpoint, IOptions<ProxyOptio
     {
         _stopping.Cancel();
         if (_mux is { } mux) await mux.DisposeAsync();
+        ConnectionMultiplexer[] events;
+        lock (_events) events = _events.ToArray();
+        foreach (var e in events) await e.DisposeAsync();
     }
 }

@@ -9,6 +9,9 @@ namespace RedisTimer.Proxy.Upstream;
 /// reply it holds until WAIT answers) and after each fire transaction, so that an acknowledged TIMER.NEW or
 /// TIMER.KILL, and a fire, are on N replicas before anything counts on them.
 /// </summary>
+/// <summary>The scheduler found fewer replicas in sync than <c>--wait-replicas</c> asks for, and fired nothing.</summary>
+public sealed class ReplicasBehindException(string shortfall) : Exception(shortfall);
+
 public sealed class ReplicaWait
 {
     public static readonly ReplicaWait None = new(0, 0);

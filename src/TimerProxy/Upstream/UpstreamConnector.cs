@@ -33,6 +33,9 @@ public sealed class UpstreamConnector
 
     public string Describe => _endpoint.ToString();
 
+    /// <summary>A Sentinel reported a failover of the master that has not completed: see <see cref="UpstreamEndpoint.FailingOver"/>.</summary>
+    public bool FailingOver => _endpoint.FailingOver;
+
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _endpoint.Settings.Database;
 

@@ -42,6 +42,20 @@ public sealed class UpstreamEndpoint
 
     public EndPoint? CurrentMaster => _master?.EndPoint;
 
+    private long _failoverUntil; // Environment.TickCount64; 0: none
+
+    /// <summary>
+    /// True from a Sentinel's first failover event until the master changed (or the failover was aborted, or
+    /// <see cref="BeginFailover"/>'s bound passed). Meanwhile nothing fires: during a <c>SENTINEL FAILOVER</c> the old
+    /// master keeps taking writes after the replica was promoted, and whatever it fires then is lost with its data
+    /// when it becomes a replica, to be fired again by the new master.
+    /// </summary>
+    public bool FailingOver => Volatile.Read(ref _failoverUntil) > Environment.TickCount64;
+
+    public void BeginFailover(TimeSpan atMost) => Volatile.Write(ref _failoverUntil, Environment.TickCount64 + (long)atMost.TotalMilliseconds);
+
+    public void EndFailover() => Volatile.Write(ref _failoverUntil, 0);
+
     /// <returns>True when this changed the master.</returns>
     public bool SetMaster(EndPoint endpoint)
     {
@@ -58,6 +72,7 @@ public sealed class UpstreamEndpoint
             };
             _master = new Master(endpoint, host, port, new CancellationTokenSource());
         }
+        EndFailover();
         if (previous is null) return true;
         previous.Demoted.Cancel();
         MasterChanged?.Invoke(endpoint);

@@ -4,8 +4,9 @@ using System.Net.Sockets;
 namespace RedisTimer.Proxy.Tests.Infrastructure;
 
 /// <summary>
-/// A real redis-sentinel child on a free loopback port, monitoring one master as <c>mymaster</c> with quorum 1
-/// and short timeouts, its config file in a temporary directory; stopped by its PID on Dispose.
+/// A real redis-sentinel child on a free loopback port, monitoring one master as <c>mymaster</c> (quorum 1 unless
+/// told: several Sentinels that must agree) with short timeouts, its config file in a temporary directory; stopped
+/// by its PID on Dispose.
 /// </summary>
 public sealed class SentinelServer : IDisposable
 {
@@ -17,7 +18,7 @@ public sealed class SentinelServer : IDisposable
     public string Directory { get; }
     public string Endpoint => $"127.0.0.1:{Port}";
 
-    public SentinelServer(int masterPort)
+    public SentinelServer(int masterPort, int quorum = 1, int failoverTimeoutMs = 10000)
     {
         Port = FreePort.Next();
         Directory = Path.Combine(Path.GetTempPath(), "redistimer-tests", "sentinel-" + Guid.NewGuid().ToString("N"));
@@ -28,9 +29,9 @@ public sealed class SentinelServer : IDisposable
             bind 127.0.0.1
             dir {Directory}
             logfile sentinel.log
-            sentinel monitor {Service} 127.0.0.1 {masterPort} 1
+            sentinel monitor {Service} 127.0.0.1 {masterPort} {quorum}
             sentinel down-after-milliseconds {Service} 1000
-            sentinel failover-timeout {Service} 10000
+            sentinel failover-timeout {Service} {failoverTimeoutMs}
             sentinel parallel-syncs {Service} 1
 
             """);

@@ -83,4 +83,44 @@ public sealed class FireLeaseTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"a timer due 10 ms after the leader's kill fired {sinceKill.ElapsedMilliseconds} ms after it (lease {leaseMs} ms)");
         Assert.Contains($":{survivor.Pid}:", await LeaseHolderAsync());
     }
+
+    /// <summary>
+    /// A leader cut off (stopped with SIGSTOP: it neither renews nor fires, as a proxy partitioned from Redis) loses
+    /// the lease to the other proxy, which fires; resumed, the old leader still holds its queue and tries the same
+    /// timers, and the version check makes each fire once.
+    /// </summary>
+    [Fact]
+    public async Task A_leader_cut_off_and_back_fires_nothing_twice()
+    {
+        using (var c = await DirectAsync()) await TimerFixture.LoadTestLibraryAsync(c);
+        const int leaseMs = 1000, count = 200;
+        using var first = new ProxyProcess(_redis.Endpoint, extraArgs: ["--Timers:LeaseMs", leaseMs.ToString()]);
+        using var second = new ProxyProcess(_redis.Endpoint, extraArgs: ["--Timers:LeaseMs", leaseMs.ToString()]);
+        await first.WaitListeningAsync();
+        await second.WaitListeningAsync();
+        using (var c = await RawClient.ConnectAsync(first.Port))
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "lease:cut:warm", "rt_count", "600000", "1", "lease:cut:warm:n"));
+        await TimerFixture.WaitUntilAsync(async () => (await LeaseHolderAsync()).StartsWith("$"), because: "a proxy took the lease");
+        var (leader, other) = (await LeaseHolderAsync()).Contains($":{first.Pid}:") ? (first, second) : (second, first);
+        // Timers held by both, due over the 3 s the leader is away and the second after it.
+        using (var c = await RawClient.ConnectAsync(other.Port))
+            for (int i = 0; i < count; i++)
+                Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", $"lease:cut:{i}", "rt_count", (1000 + i * 15).ToString(), "1", $"lease:cut:{i}:n"));
+        await Task.Delay(500); // the leader's queue has them (events)
+        leader.Signal(Signals.SIGSTOP);
+        try
+        {
+            await Task.Delay(3000);
+        }
+        finally
+        {
+            leader.Signal(Signals.SIGCONT);
+        }
+        using var direct = await DirectAsync();
+        object[] timers = ["EXISTS", .. Enumerable.Range(0, count).Select(i => (object)$"lease:cut:{i}")];
+        await TimerFixture.WaitUntilAsync(async () => await direct.CallAsync(timers) == ":0\r\n", TimeSpan.FromSeconds(30), "every timer fired");
+        await Task.Delay(1000); // a second fire by the resumed leader would show now
+        object[] counters = ["MGET", .. Enumerable.Range(0, count).Select(i => (object)$"lease:cut:{i}:n")];
+        Assert.All(TimerFixture.ParseBulkArray(await direct.CallAsync(counters)), n => Assert.Equal("1", n));
+    }
 }
