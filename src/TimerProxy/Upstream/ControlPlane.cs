@@ -15,12 +15,27 @@ namespace RedisTimer.Proxy.Upstream;
 /// one. Left to find the master itself, the library kept using the demoted one for a while after a Sentinel
 /// failover (its reconciliation read an empty index there, and timers created on the new master did not fire).
 /// </remarks>
-public sealed class ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane> logger)
-    : IAsyncDisposable
+public sealed class ControlPlane : IAsyncDisposable
 {
+    private readonly UpstreamEndpoint endpoint;
+    private readonly ILogger<ControlPlane> logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private ConnectionMultiplexer? _mux;
+    private volatile ConnectionMultiplexer? _mux;
     private EndPoint? _muxMaster;
+
+    public ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane> logger)
+    {
+        this.endpoint = endpoint;
+        this.logger = logger;
+        endpoint.MasterChanged += _ => CloseDemoted();
+    }
+
+    // Closed at once, not when the next run asks for the new master: the scheduler's loops wait for their calls on
+    // it to end before that run starts, and a call to a master that died would wait its whole timeout (10 s).
+    private void CloseDemoted()
+    {
+        if (_mux is { } mux && !Equals(_muxMaster, endpoint.CurrentMaster)) _ = mux.CloseAsync(allowCommandsToComplete: false);
+    }
 
     /// <summary>Fires when the master this connection serves is demoted: whoever holds it asks again.</summary>
     public CancellationToken MasterDemoted => endpoint.Demoted;

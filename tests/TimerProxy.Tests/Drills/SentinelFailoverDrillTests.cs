@@ -31,9 +31,9 @@ public sealed class SentinelFailoverDrillTests(ITestOutputHelper output)
             Assert.Contains("drill", await direct.CallAsync("FUNCTION", "LOAD", "REPLACE", FireWitness.Library));
             Assert.Equal(":2\r\n", await direct.CallAsync("WAIT", "2", "10000"));
         }
-        using var s1 = new SentinelServer(a.Port, quorum: 2, failoverTimeoutMs: 3000);
-        using var s2 = new SentinelServer(a.Port, quorum: 2, failoverTimeoutMs: 3000);
-        using var s3 = new SentinelServer(a.Port, quorum: 2, failoverTimeoutMs: 3000);
+        using var s1 = new SentinelServer(a.Port, quorum: 2, failoverTimeoutMs: 10000);
+        using var s2 = new SentinelServer(a.Port, quorum: 2, failoverTimeoutMs: 10000);
+        using var s3 = new SentinelServer(a.Port, quorum: 2, failoverTimeoutMs: 10000);
         SentinelServer[] sentinels = [s1, s2, s3];
         try
         {
@@ -88,6 +88,8 @@ public sealed class SentinelFailoverDrillTests(ITestOutputHelper output)
                 }
             }
             output.WriteLine($"wait-replicas {(waitReplicas ? 1 : 0)}: {once} fired once, {duplicated} duplicated, {missed} missed of {Timers}");
+            var times = Enumerable.Range(0, Timers).SelectMany(i => witness.TimesOf(i.ToString())).Order().ToArray();
+            output.WriteLine($"longest time without a fire: {times.Zip(times.Skip(1), (x, y) => y - x).Max() * 1000:F0} ms");
             foreach (int i in Enumerable.Range(0, Timers).Where(i => witness.FiresOf(i.ToString()) > 1).Take(5)
                          .Concat(Enumerable.Range(0, Timers).Where(i => witness.FiresOf(i.ToString()) > 1).TakeLast(5)))
                 output.WriteLine($"  duplicated: timer {i} fired at {string.Join(", ", witness.TimesOf(i.ToString()).Select(t => DateTimeOffset.FromUnixTimeMilliseconds((long)(t * 1000)).ToString("HH:mm:ss.fff")))} seen by {witness.SeenBy(i.ToString())}");
