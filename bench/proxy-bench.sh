@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--tls] [-h|--help]
+Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--tls|--upstream-tls] [-h|--help]
 
   --quick      divide every request count by 5 (shorter, noisier run)
   --no-build   use the existing Release build instead of running `dotnet build -c Release`
@@ -16,6 +16,9 @@ Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--t
   --tls        TLS on every hop: redis-benchmark --tls to Redis's TLS port, to the proxy's TLS port (its
                upstream ssl=true to Redis's TLS port) and, with --haproxy, to haproxy terminating and
                re-originating TLS; 64 B values, 20 and 50 clients, -P 1 and -P 16, and 1 client
+  --upstream-tls  the same cases with TLS only towards Redis: redis-benchmark plain to the proxy (and haproxy),
+               which speak TLS to Redis's TLS port; direct is plain to Redis's plain port (the cost of the
+               upstream TLS hop alone)
 
 Environment: ROUNDS, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET, HAPROXY, KEYSPACE (see bench/README.md).
 EOF
@@ -40,9 +43,11 @@ QUICK=0
 BUILD=1
 WITH_HAPROXY=0
 TLS=0
+UPSTREAM_TLS_ONLY=0
 while (($#)); do
     case "$1" in
         --tls) TLS=1 ;;
+        --upstream-tls) TLS=1; UPSTREAM_TLS_ONLY=1 ;;
         --quick) QUICK=1 ;;
         --haproxy) WITH_HAPROXY=1 ;;
         --no-build) BUILD=0 ;;
@@ -131,8 +136,9 @@ while [[ "$PROXY_PORT" == "$REDIS_PORT" ]]; do PROXY_PORT=$(free_port); done
 PROXY_ARGS=(--upstream "127.0.0.1:$REDIS_PORT")
 if ((TLS)); then
     PROXY_TLS_PORT=$(free_port)
-    PROXY_ARGS=(--upstream "127.0.0.1:$REDIS_TLS_PORT,ssl=true" --upstream-tls-ca-cert-file "$WORK_DIR/ca.crt"
-        --tls-port "$PROXY_TLS_PORT" --tls-cert-file "$WORK_DIR/server.crt" --tls-key-file "$WORK_DIR/server.key" --tls-auth-clients no)
+    PROXY_ARGS=(--upstream "127.0.0.1:$REDIS_TLS_PORT,ssl=true" --upstream-tls-ca-cert-file "$WORK_DIR/ca.crt")
+    ((UPSTREAM_TLS_ONLY)) || PROXY_ARGS+=(--tls-port "$PROXY_TLS_PORT" --tls-cert-file "$WORK_DIR/server.crt"
+        --tls-key-file "$WORK_DIR/server.key" --tls-auth-clients no)
 fi
 "$DOTNET" "$PROXY_DLL" --port "$PROXY_PORT" "${PROXY_ARGS[@]}" >"$WORK_DIR/proxy.log" 2>&1 &
 PROXY_PID=$!
@@ -144,7 +150,7 @@ if ((WITH_HAPROXY)); then
     HAPROXY_BIND="" HAPROXY_SERVER="127.0.0.1:$REDIS_PORT"
     if ((TLS)); then
         HAPROXY_TLS_PORT=$(free_port)
-        HAPROXY_BIND="
+        ((UPSTREAM_TLS_ONLY)) || HAPROXY_BIND="
     bind 127.0.0.1:$HAPROXY_TLS_PORT ssl crt $WORK_DIR/server.pem"
         HAPROXY_SERVER="127.0.0.1:$REDIS_TLS_PORT ssl verify required ca-file $WORK_DIR/ca.crt sni str(127.0.0.1)"
     fi
@@ -171,7 +177,7 @@ fi
 # bench_csv <port> <test> <clients> <pipeline> <requests> <size>
 # Prints "rps p50_ms p99_ms" from redis-benchmark --csv (7.x columns are looked up by header name).
 TLS_FLAGS=()
-((TLS)) && TLS_FLAGS=(--tls --cacert "$WORK_DIR/ca.crt")
+((TLS && !UPSTREAM_TLS_ONLY)) && TLS_FLAGS=(--tls --cacert "$WORK_DIR/ca.crt")
 bench_csv() {
     local port=$1 test=$2 clients=$3 pipeline=$4 requests=$5 size=$6 out
     out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" "${TLS_FLAGS[@]}" -t "$test" -c "$clients" -P "$pipeline" \
@@ -273,17 +279,19 @@ size_label() { if (($1 >= 1024 && $1 % 1024 == 0)); then echo "$(($1 / 1024)) Ki
 # --- run ------------------------------------------------------------------------------------------
 
 STARTED=$(date -u +%Y%m%d-%H%M%S)
+TLS_LABEL=TLS TLS_TITLE="TLS on every hop"
+((UPSTREAM_TLS_ONLY)) && TLS_LABEL="upstream TLS" TLS_TITLE="TLS towards Redis only (clients plain)"
 echo "Rounds: $ROUNDS, requests: -P 1 $N_P1, -P 16 $N_P16, 1-client $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ' (quick)')" >&2
 
 # The ports redis-benchmark measures; with --tls, every hop's TLS port.
 DIRECT_TARGET=$REDIS_PORT PROXY_TARGET=$PROXY_PORT HAPROXY_TARGET=${HAPROXY_PORT:-}
 if ((TLS)); then
-    DIRECT_TARGET=$REDIS_TLS_PORT PROXY_TARGET=$PROXY_TLS_PORT HAPROXY_TARGET=${HAPROXY_TLS_PORT:-}
+    ((UPSTREAM_TLS_ONLY)) || DIRECT_TARGET=$REDIS_TLS_PORT PROXY_TARGET=$PROXY_TLS_PORT HAPROXY_TARGET=${HAPROXY_TLS_PORT:-}
     populate 64
     for test in SET GET; do
         for clients in 20 50; do
-            run_case "TLS $test 64 B, c$clients P1" "$test" "$clients" 1 "$N_P1" 64
-            run_case "TLS $test 64 B, c$clients P16" "$test" "$clients" 16 "$N_P16" 64
+            run_case "$TLS_LABEL $test 64 B, c$clients P1" "$test" "$clients" 1 "$N_P1" 64
+            run_case "$TLS_LABEL $test 64 B, c$clients P16" "$test" "$clients" 16 "$N_P16" 64
         done
     done
 else
@@ -298,14 +306,14 @@ else
     done
 fi
 populate 64
-run_case "$( ((TLS)) && echo 'TLS ')SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
+run_case "$( ((TLS)) && echo "$TLS_LABEL ")SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
 
 # --- report ---------------------------------------------------------------------------------------
 
 REDIS_VERSION=$("$REDIS_SERVER" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
 COMMIT=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
 TABLE=$(
-    echo "# Proxy vs direct Redis$( ((TLS)) && echo ', TLS on every hop') ($STARTED UTC)"
+    echo "# Proxy vs direct Redis$( ((TLS)) && echo ", $TLS_TITLE") ($STARTED UTC)"
     echo
     echo "commit $COMMIT, redis $REDIS_VERSION, $(nproc 2>/dev/null || echo '?') CPUs, $ROUNDS rounds interleaved (median of each side)," \
         "requests -P 1: $N_P1, -P 16: $N_P16, 1 client: $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ', --quick')"
@@ -321,7 +329,7 @@ TABLE=$(
 )
 
 mkdir -p "$RESULTS_DIR"
-OUT_FILE="$RESULTS_DIR/proxy-$( ((TLS)) && echo 'tls-')$STARTED.md"
+OUT_FILE="$RESULTS_DIR/proxy-$( ((UPSTREAM_TLS_ONLY)) && echo 'upstream-')$( ((TLS)) && echo 'tls-')$STARTED.md"
 printf '%s\n' "$TABLE" >"$OUT_FILE"
 echo
 printf '%s\n' "$TABLE"
