@@ -164,11 +164,23 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
             if (listening.TrySetResult()) _logger.LogInformation("Timer scheduler started");
             else _logger.LogInformation("Timer scheduler follows the new master {Upstream}", _control);
             _wakeReconcile.Set();
-            await Task.WhenAll(
-                Guard(() => _reconciler.RunAsync(mux, run.Token), "reconciliation", run.Token),
-                Guard(() => _feed.RunAsync(mux, run.Token), "events", run.Token),
-                Guard(() => _fireLoop.RunAsync(run.Token), "firing", run.Token),
-                Guard(() => _lease.RunAsync(mux, run.Token), "lease", run.Token));
+            // Reconnected (Redis restarted, maybe without persistence and so without the library): reconciliation
+            // checks the library at once, not at its next turn, since the commands the proxy rewrites are refused
+            // ("Function not found") until it is back.
+            EventHandler<ConnectionFailedEventArgs> restored = (_, _) => _wakeReconcile.Set();
+            mux.ConnectionRestored += restored;
+            try
+            {
+                await Task.WhenAll(
+                    Guard(() => _reconciler.RunAsync(mux, run.Token), "reconciliation", run.Token),
+                    Guard(() => _feed.RunAsync(mux, run.Token), "events", run.Token),
+                    Guard(() => _fireLoop.RunAsync(run.Token), "firing", run.Token),
+                    Guard(() => _lease.RunAsync(mux, run.Token), "lease", run.Token));
+            }
+            finally
+            {
+                mux.ConnectionRestored -= restored;
+            }
             if (stop.IsCancellationRequested) return;
         }
     }

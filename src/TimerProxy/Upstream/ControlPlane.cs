@@ -64,6 +64,11 @@ public sealed class ControlPlane : IAsyncDisposable
             config.SyncTimeout = 10000;
             config.AsyncTimeout = 10000;
             config.KeepAlive = 60;
+            // Back soon after Redis is: until then the library cannot be checked (a Redis restarted without
+            // persistence refuses every rewritten command, "Function not found") and nothing fires. The heartbeat is
+            // a local timer that notices the lost connection; it sends nothing itself.
+            config.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+            config.ReconnectRetryPolicy = new LinearRetry(200);
             config.Protocol = RedisProtocol.Resp2;
             var previous = _mux;
             _mux = await ConnectionMultiplexer.ConnectAsync(config);

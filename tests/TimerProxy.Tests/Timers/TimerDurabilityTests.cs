@@ -6,7 +6,7 @@ namespace RedisTimer.Proxy.Tests.Timers;
 /// Due times are absolute on the Redis server clock: a proxy killed with -9, or Redis restarted from RDB or
 /// AOF, loses nothing; every timer still fires once, the overdue ones at once, LOOP timers go on.
 /// </summary>
-public class TimerDurabilityTests
+public class TimerDurabilityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static async Task LoadTestLibraryAsync(RedisServer redis)
     {
@@ -89,5 +89,35 @@ public class TimerDurabilityTests
         var log = await LogAsync(redis);
         Assert.Equal(1, FiresOf(log, "dur:down"));
         Assert.Equal(1, FiresOf(log, "dur:after"));
+    }
+
+    /// <summary>
+    /// Without persistence a restarted Redis has lost its timers (and the library): nothing of the old ones fires,
+    /// and the next TIMER.NEW works as on a fresh Redis (the proxy loads the library again).
+    /// </summary>
+    [Fact]
+    public async Task Redis_restarted_without_persistence_loses_its_timers_and_new_ones_work()
+    {
+        using var redis = new RedisServer();
+        await LoadTestLibraryAsync(redis);
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using (var c = await RawClient.ConnectAsync(proxy.Port))
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:gone", "rt_log", "1500", "1", "dur:gone"));
+        redis.Stop(Signals.SIGKILL);
+        redis.Start(redis.Port);
+        await LoadTestLibraryAsync(redis); // the user's functions were lost too
+
+        // Until the scheduler has loaded the library again (at its next reconciliation, once it is connected again),
+        // the commands the proxy rewrites are refused with Redis's "-ERR Function not found".
+        var restarted = System.Diagnostics.Stopwatch.StartNew();
+        using (var c = await RawClient.ConnectAsync(proxy.Port))
+        {
+            await TimerFixture.WaitUntilAsync(async () => await c.CallAsync("TYPE", "dur:gone") == "+none\r\n", TimeSpan.FromSeconds(20), "the library is back");
+            output.WriteLine($"rewritten commands refused for {restarted.ElapsedMilliseconds} ms after the restart");
+            Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dur:new", "rt_log", "100", "1", "dur:new"));
+        }
+        await TimerFixture.WaitUntilAsync(async () => FiresOf(await LogAsync(redis), "dur:new") == 1, TimeSpan.FromSeconds(20), "the new timer");
+        await Task.Delay(2000); // past the lost timer's due time
+        Assert.Equal(0, FiresOf(await LogAsync(redis), "dur:gone"));
     }
 }
