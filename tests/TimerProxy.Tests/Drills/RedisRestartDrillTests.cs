@@ -11,12 +11,17 @@ namespace RedisTimer.Proxy.Tests.Drills;
 /// </summary>
 public sealed class RedisRestartDrillTests(ITestOutputHelper output)
 {
-    private const int Timers = 1000, SpanMs = 4000, LeadMs = 1000, DownMs = 1500, LateTimers = 100;
+    private const int Timers = 1000, SpanMs = 4000, LeadMs = 1000, DownMs = 6500, LateTimers = 100;
     private const string Prefix = "drill:b:", LatePrefix = "drill:b:late:";
 
-    // How soon after Redis is back the timers that fell due meanwhile must have fired: generous for a loaded
-    // machine; bench/drills.sh measures it.
-    private static readonly TimeSpan OverdueLimit = TimeSpan.FromSeconds(10);
+    // How soon after Redis is back the timers that fell due meanwhile must have fired: generous for a loaded machine
+    // (the last fired 25-100 ms after it), yet well short of the 4.6-4.7 s they waited after this 6.5 s outage while
+    // the fire loop backed off from an unreachable Redis (it now tries again every 100 ms). bench/drills.sh measures it.
+    private static readonly TimeSpan OverdueLimit = TimeSpan.FromSeconds(3);
+
+    // Timers whose fire Redis lost are found again by reconciliation (every Timers:ReconcileIntervalMs, 1 s) once the
+    // scheduler's control connection is back.
+    private static readonly TimeSpan RefireLimit = TimeSpan.FromSeconds(10);
 
     public static TheoryData<string, string[]> Persistence => new()
     {
@@ -76,13 +81,23 @@ public sealed class RedisRestartDrillTests(ITestOutputHelper output)
         if (kind == "RDB") Assert.DoesNotContain(late, t => counts.ContainsKey(t.Id)); // no fire of a timer Redis lost
 
         var firedAt = await DrillTimers.FiredAtAsync(restarted);
-        var overdue = timers.Where(t => t.DueUs < readyUs && firedAt[t.Id] > killedUs).ToList();
-        Assert.NotEmpty(overdue);
-        var overdueDelay = TimeSpan.FromMicroseconds(overdue.Max(t => firedAt[t.Id]) - readyUs);
-        var firstOverdue = TimeSpan.FromMicroseconds(overdue.Min(t => firedAt[t.Id]) - readyUs);
-        output.WriteLine($"{overdue.Count} timers due while Redis was down (or fired but not persisted): the first fired {firstOverdue.TotalMilliseconds:0} ms, " +
-                         $"the last {overdueDelay.TotalMilliseconds:0} ms after Redis was back");
-        Assert.True(overdueDelay <= OverdueLimit, $"overdue timers fired {overdueDelay.TotalMilliseconds:0} ms after the restart");
+        // Due while Redis was down: the proxy holds them, and fires them as soon as Redis is back.
+        var dueMeanwhile = timers.Where(t => t.DueUs > killedUs && t.DueUs < readyUs).ToList();
+        Assert.NotEmpty(dueMeanwhile);
+        var lastDueMeanwhile = TimeSpan.FromMicroseconds(dueMeanwhile.Max(t => firedAt[t.Id]) - readyUs);
+        output.WriteLine($"{dueMeanwhile.Count} timers due while Redis was down: the first fired {(dueMeanwhile.Min(t => firedAt[t.Id]) - readyUs) / 1000} ms, " +
+                         $"the last {lastDueMeanwhile.TotalMilliseconds:0} ms after Redis was back");
+        Assert.True(lastDueMeanwhile <= OverdueLimit, $"timers due while Redis was down fired up to {lastDueMeanwhile.TotalMilliseconds:0} ms after it was back");
+        // Due before the kill, fired after it: fires Redis lost with what it had not persisted (RDB: since the save; the
+        // proxy had fired them and let them go, and finds them again in the index), or due just as Redis died.
+        var refired = timers.Where(t => t.DueUs <= killedUs && firedAt[t.Id] > killedUs).ToList();
+        if (refired.Count > 0)
+        {
+            var lastRefired = TimeSpan.FromMicroseconds(refired.Max(t => firedAt[t.Id]) - readyUs);
+            output.WriteLine($"{refired.Count} timers due before the kill fired after it (a fire Redis lost, or due as it died), the last {lastRefired.TotalMilliseconds:0} ms after Redis was back");
+            Assert.True(lastRefired <= RefireLimit, $"timers whose fire Redis lost fired again only {lastRefired.TotalMilliseconds:0} ms after it was back");
+        }
+        if (kind == "RDB") Assert.True(refired.Count > 0, "no fire between the save and the kill: the RDB drill proved nothing");
 
         output.WriteLine($"writer: {writes}");
         Assert.Empty(writes.WrongReplies);
