@@ -31,11 +31,20 @@ public sealed class RespConnection : IDisposable
         Endpoint = endpoint;
     }
 
-    public static RespConnection Connect(string endpoint)
+    /// <param name="replyTimeoutMs">When set, a read that waits longer throws a <see cref="SocketException"/> (TimedOut).</param>
+    public static RespConnection Connect(string endpoint, int replyTimeoutMs = 0)
     {
         var colon = endpoint.LastIndexOf(':');
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        socket.Connect(endpoint[..colon], int.Parse(endpoint[(colon + 1)..]));
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = replyTimeoutMs };
+        try
+        {
+            socket.Connect(endpoint[..colon], int.Parse(endpoint[(colon + 1)..]));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
         return new RespConnection(socket, endpoint);
     }
 
