@@ -11,7 +11,7 @@ usage() {
 Usage: bench/drills.sh [--no-build] [--drills LIST] [--timers N] [--span-ms MS] [--lease-ms MS] [--down-ms MS] [-h|--help]
 
   --no-build       use the existing builds (artifacts/proxy, bench/DrillBench in Release)
-  --drills LIST    comma-separated subset of leader,aof,rdb (default: all three)
+  --drills LIST    comma-separated subset of leader,aof,rdb,failover (default: all four)
   --timers N       one-shot timers per drill (default 10000)
   --span-ms MS     over how long they fall due (default 20000)
   --lease-ms MS    Timers:LeaseMs of the proxies in the leader drill (default 3000, the proxy's default)
@@ -33,7 +33,7 @@ REDIS_CLI=${REDIS_CLI:-redis-cli}
 DOTNET=${DOTNET:-dotnet}
 
 BUILD=1
-DRILLS="leader,aof,rdb"
+DRILLS="leader,aof,rdb,failover"
 TIMERS=10000
 SPAN_MS=20000
 LEASE_MS=3000
@@ -143,6 +143,32 @@ fi
 for dll in "$PROXY_DLL" "$DRILL_DLL"; do
     [[ -f "$dll" ]] || { echo "not built: $dll missing (run without --no-build)" >&2; exit 1; }
 done
+
+# --- drill (c): Sentinel failover and a kill of the new master -----------------------------------
+
+# The test SentinelFailoverDrillTests at full size (its redis-servers, Sentinels and in-process proxy are its own, stopped
+# by PID when it ends): master + 2 replicas + 3 Sentinels, SENTINEL FAILOVER then kill -9 of the new master while the
+# timers fire, without and with --wait-replicas 1, every fire counted by a subscriber on each node.
+failover_drill() {
+    local log="$WORK_DIR/failover.log"
+    echo "Drill (c): Sentinel failover, $TIMERS timers over $SPAN_MS ms, without and with --wait-replicas 1..." >&2
+    REDISTIMER_DRILL_TIMERS=$TIMERS REDISTIMER_DRILL_SPAN_MS=$SPAN_MS "$DOTNET" test "$REPO_DIR/tests/TimerProxy.Tests" -c Release \
+        --nologo --filter "FullyQualifiedName~SentinelFailoverDrillTests" --logger "console;verbosity=detailed" >"$log" 2>&1 || RC=1
+    {
+        echo "## (c) Sentinel failover (SENTINEL FAILOVER, then kill -9 of the new master)"
+        echo
+        echo "| run | result | longest time without a fire |"
+        echo "|---|---|---:|"
+        python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+for m in re.finditer(r"^ (wait-replicas \d): (.*?)\n longest time without a fire: (\d+) ms", text, re.M):
+    print(f"| {m.group(1)} | {m.group(2)} | {m.group(3)} ms |")
+PY
+        grep -E "^ +(Passed|Failed) .*SentinelFailoverDrill" "$log" | sed 's/^ */- /' || true
+        echo
+    } >>"$WORK_DIR/summary.md"
+}
 
 # --- drill (a) + (d): the leader killed twice ----------------------------------------------------
 
@@ -272,7 +298,8 @@ for d in "${SELECTED[@]}"; do
         leader) leader_drill ;;
         aof) restart_drill AOF ;;
         rdb) restart_drill RDB ;;
-        *) echo "unknown drill: $d (leader, aof, rdb)" >&2; exit 2 ;;
+        failover) failover_drill ;;
+        *) echo "unknown drill: $d (leader, aof, rdb, failover)" >&2; exit 2 ;;
     esac
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')

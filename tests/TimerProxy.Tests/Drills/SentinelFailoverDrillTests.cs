@@ -13,7 +13,9 @@ namespace RedisTimer.Proxy.Tests.Drills;
 /// </summary>
 public sealed class SentinelFailoverDrillTests(ITestOutputHelper output)
 {
-    private const int Timers = 1500;
+    // bench/drills.sh --drills failover runs it at full size (10000 timers over 20 s) through these.
+    private static readonly int Timers = int.Parse(Environment.GetEnvironmentVariable("REDISTIMER_DRILL_TIMERS") ?? "1500");
+    private static readonly int SpanMs = int.Parse(Environment.GetEnvironmentVariable("REDISTIMER_DRILL_SPAN_MS") ?? "10000");
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
     [Theory]
@@ -45,19 +47,20 @@ public sealed class SentinelFailoverDrillTests(ITestOutputHelper output)
             using var witness = new FireWitness(nodes.Select(n => n.Port));
             await witness.WaitSubscribedAsync(nodes.Length);
 
-            // Due from 2 s to 12 s from now, created and replicated before anything fails.
+            // Due from 2 s to 2 s + span from now, created and replicated before anything fails.
             using (var client = await RawClient.ConnectAsync(proxy.Port))
             {
                 var create = new List<byte>();
                 for (int i = 0; i < Timers; i++)
-                    create.AddRange(RawClient.Command("TIMER.NEW", $"drill:t{i}", "drill_fire", (2000 + i * 10000L / Timers).ToString(), "1", "drill:fires", i.ToString()));
+                    create.AddRange(RawClient.Command("TIMER.NEW", $"drill:t{i}", "drill_fire", (2000 + (long)i * SpanMs / Timers).ToString(), "1", "drill:fires", i.ToString()));
                 await client.SendAsync(create.ToArray());
                 for (int i = 0; i < Timers; i++) Assert.Equal(":1\r\n", await client.ReadReplyAsync());
                 Assert.Equal(":2\r\n", await client.CallAsync("WAIT", "2", "10000"));
             }
             var run = Stopwatch.StartNew();
 
-            await Task.Delay(TimeSpan.FromSeconds(4));
+            int failoverAtMs = 2000 + SpanMs / 5;
+            await Task.Delay(TimeSpan.FromMilliseconds(failoverAtMs));
             int first = await s1.MasterPortAsync();
             await s1.FailoverAsync(Generous);
             await TimerFixture.WaitUntilAsync(async () => await s1.MasterPortAsync() != first, Generous, "Sentinel switched the master");
@@ -67,7 +70,7 @@ public sealed class SentinelFailoverDrillTests(ITestOutputHelper output)
             // Once a replica follows the new master (one to promote), kill it.
             var promoted = nodes.Single(n => n.Port == second);
             await TimerFixture.WaitUntilAsync(async () => await ConnectedReplicasAsync(promoted) >= 1, Generous, "a replica follows the new master");
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 8000 - run.ElapsedMilliseconds)));
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, failoverAtMs + 4000 - run.ElapsedMilliseconds)));
             promoted.Stop();
             output.WriteLine($"kill -9 of {second} at {run.ElapsedMilliseconds} ms");
             await TimerFixture.WaitUntilAsync(async () => await MasterPortOrZeroAsync(s2) is var p && p != second && p != 0, Generous,
@@ -75,7 +78,7 @@ public sealed class SentinelFailoverDrillTests(ITestOutputHelper output)
             output.WriteLine($"promoted {await s2.MasterPortAsync()} at {run.ElapsedMilliseconds} ms");
 
             await TimerFixture.WaitUntilAsync(() => Task.FromResult(Enumerable.Range(0, Timers).All(i => witness.FiresOf(i.ToString()) > 0)),
-                TimeSpan.FromSeconds(60), "every timer fired");
+                TimeSpan.FromMilliseconds(60_000 + SpanMs), "every timer fired");
             await Task.Delay(TimeSpan.FromSeconds(1)); // a late second fire would show up here
             int once = 0, duplicated = 0, missed = 0;
             for (int i = 0; i < Timers; i++)
