@@ -11,7 +11,7 @@ namespace RedisTimer.Proxy.Scheduling;
 /// change event or a timer command wakes it.
 /// </summary>
 internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQueue queue, TimerDatabases databases, ChangeFeed feed,
-    ServerClock clock, TimerOptions options, Wakeup wake, Action wentIdle, ILogger logger)
+    ServerClock clock, TimerOptions options, Wakeup wake, Action wentIdle, Action activeAgain, ILogger logger)
 {
     // Reading the whole window every second costs Redis (and so the fires waiting behind it) milliseconds
     // when it holds tens of thousands of timers: a pass reads what entered the window since the last pass,
@@ -62,8 +62,17 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
                 // Nothing to watch: stay silent until an event or a timer command wakes us. The next
                 // timer command loads the library again (it may be gone by then: FUNCTION FLUSH, a
                 // restart without persistence), and keyspace commands pass unchanged meanwhile.
-                logger.LogInformation("No timers left; the scheduler is idle");
                 wentIdle();
+                // A timer whose TIMER.NEW went out just before (timers were active: it woke nothing) and whose event
+                // was missed (the subscription still reconnecting after a Redis restart) would wait for the next timer
+                // command: one more look, now that timer commands wake the scheduler again.
+                if (await AnyIndexAsync(mux))
+                {
+                    activeAgain();
+                    emptyPasses = 0;
+                    continue;
+                }
+                logger.LogInformation("No timers left; the scheduler is idle");
                 feed.ReconcileIdle = true;
                 if (feed.EventsSeen == eventsBefore) await wake.WaitAsync(stop);
                 feed.ReconcileIdle = false;
@@ -95,6 +104,18 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
             }
         }
         return anyTimers;
+    }
+
+    private async Task<bool> AnyIndexAsync(ConnectionMultiplexer mux)
+    {
+        try
+        {
+            return (await DatabasesWithIndexAsync(mux)).Count > 0;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return false; // unreachable again: the next timer command, or the reconnect, wakes the scheduler
+        }
     }
 
     private async Task<List<int>> DatabasesWithIndexAsync(ConnectionMultiplexer mux)

@@ -57,7 +57,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         var loader = new TimerLoader(_queue, _clock, settings, _wakeFire);
         _fire = new FireConnection(connector, replicaWait);
         _feed = new ChangeFeed(loader, _queue, databases, _clock, settings, _wakeReconcile, logger);
-        _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, logger);
+        _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, ActiveAgain, logger);
         _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, logger);
         _lease = new FireLease(settings, () => !_active, _wakeFire, logger);
         _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _lease, () => connector.FailingOver, _wakeFire, logger);
@@ -117,6 +117,12 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         }
     }
 
+    /// <summary>The reconciler found timers right after it went idle: timer commands are rewritten again at once.</summary>
+    private void ActiveAgain()
+    {
+        lock (_sync) _active = true;
+    }
+
     public Task StartAsync(CancellationToken cancel) => Task.CompletedTask;
 
     /// <summary>Begins scheduling (once); completes when the scheduler listens for changes.</summary>
@@ -167,7 +173,10 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
             // Reconnected (Redis restarted, maybe without persistence and so without the library): reconciliation
             // checks the library at once, not at its next turn, since the commands the proxy rewrites are refused
             // ("Function not found") until it is back.
-            EventHandler<ConnectionFailedEventArgs> restored = (_, _) => _wakeReconcile.Set();
+            EventHandler<ConnectionFailedEventArgs> restored = (_, _) =>
+            {
+                if (_active) _wakeReconcile.Set(); // idle: a reconnect is no reason to send anything
+            };
             mux.ConnectionRestored += restored;
             try
             {
