@@ -6,6 +6,14 @@ using RedisTimer.Bench;
 // when given) and prints a Markdown table to stdout; progress goes to stderr. Started by bench/timer-bench.sh,
 // which owns the redis-server and proxy processes. Exit code 1 when a scenario failed (the table is still printed).
 
+// bench/scale-bench.sh runs one step per call: TimerBench scale STEP --name value ...
+if (args.Length > 0 && args[0] == "scale")
+{
+    var options = new Dictionary<string, string>();
+    for (var i = 2; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+    return Scale.Run(args.Length > 1 ? args[1] : "", options);
+}
+
 var targets = new List<Target>();
 var divisor = 1;
 var redisBenchmark = "redis-benchmark";

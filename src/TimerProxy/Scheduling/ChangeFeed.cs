@@ -62,6 +62,15 @@ internal sealed class ChangeFeed(TimerLoader loader, DueQueue queue, TimerDataba
         double.TryParse(Encoding.ASCII.GetString(bytes, first + 1, second - first - 1), NumberStyles.Float,
             CultureInfo.InvariantCulture, out double due);
         byte[] id = bytes.AsSpan(second + 1).ToArray();
+        // A kill of a timer not held (beyond the window, or already taken to be fired) changes nothing here: no read,
+        // so that a burst of TIMER.KILL costs Redis no HMGET each. A kill of a held one is read again, since its db is
+        // only the session's belief (a live timer of that name there stays). A read in flight for an earlier change
+        // may still bring back the killed timer; its fire then finds it gone (the version check) and drops it.
+        if (due == 0 && !queue.Holds(TimerSlot.Of(db, id)))
+        {
+            NoteDatabase(db);
+            return;
+        }
         if (due > clock.NowMs + options.WindowMs)
         {
             queue.Remove(TimerSlot.Of(db, id)); // its old form, if held, is no longer what will fire

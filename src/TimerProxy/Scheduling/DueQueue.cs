@@ -32,6 +32,11 @@ public sealed class DueQueue
         lock (_sync) _current.Remove(slot);
     }
 
+    public bool Holds(TimerSlot slot)
+    {
+        lock (_sync) return _current.ContainsKey(slot);
+    }
+
     public bool Contains(TimerSlot slot, double dueMs)
     {
         lock (_sync) return _current.TryGetValue(slot, out var t) && t.DueMs == dueMs;

@@ -1,0 +1,238 @@
+using System.Globalization;
+
+namespace RedisTimer.Bench;
+
+/// <summary>
+/// The steps of bench/scale-bench.sh, one per call (the script owns Redis and the proxies, and restarts the proxy
+/// between steps). Each step prints Markdown table rows (figure | value | target | met) on stdout and exits 1 when
+/// a target it checks is missed or its replies are wrong; progress goes to stderr.
+/// </summary>
+public static class Scale
+{
+    private const string IndexKey = "timer-tzw:due";
+    private const int Connections = Settings.Connections;
+    private const int Pipeline = Settings.Pipeline;
+
+    public static int Run(string step, Dictionary<string, string> options)
+    {
+        var rows = new List<string>();
+        var failed = false;
+        void Row(string figure, string value, string target = "", bool? met = null)
+        {
+            rows.Add($"| {figure} | {value} | {target} | {(met is null ? "" : met.Value ? "yes" : "**no**")} |");
+            if (met == false) failed = true;
+        }
+        string Opt(string name) => options.TryGetValue(name, out var v) ? v : throw new ArgumentException($"--{name} is needed for step {step}");
+        int Int(string name) => int.Parse(Opt(name), CultureInfo.InvariantCulture);
+        try
+        {
+            switch (step)
+            {
+                case "fill": Fill(Opt("timer"), Int("from"), Int("to"), Row); break;
+                case "library": { using var redis = RespConnection.Connect(Opt("redis")); BenchLibrary.Load(redis); break; }
+                case "loops": Loops(Opt("timer"), Int("count"), Int("interval-ms")); break;
+                case "rates": Rates(Opt("timer"), Opt("redis"), Int("count"), Opt("label"), Row); break;
+                case "memory": Memory(Opt("redis"), Int("pid"), Opt("label"), Row); break;
+                case "reconcile": Reconcile(Opt("redis"), Int("seconds"), Opt("label"), options.GetValueOrDefault("write-to"), options.GetValueOrDefault("baseline"), Row); break;
+                case "near-create": NearCreate(Opt("redis"), Int("count"), Int("first-ms"), Int("last-ms")); break;
+                case "near-report": NearReport(Opt("redis"), Int("count"), Row); break;
+                default: throw new ArgumentException($"unknown scale step {step}");
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or System.Net.Sockets.SocketException)
+        {
+            Console.Error.WriteLine($"scale step {step} failed: {e.Message}");
+            foreach (var row in rows) Console.WriteLine(row);
+            return 1;
+        }
+        foreach (var row in rows) Console.WriteLine(row);
+        return failed ? 1 : 0;
+    }
+
+    private static string Rate(double v) => v.ToString("N0", CultureInfo.InvariantCulture) + "/s";
+    private static string Ms(double v) => v.ToString("F1", CultureInfo.InvariantCulture) + " ms";
+    private static string Count(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>Far-future timers bm:s:&lt;from&gt;..&lt;to-1&gt; through the proxy (they never fire during the run).</summary>
+    private static void Fill(string timer, int from, int to, Action<string, string, string, bool?> row)
+    {
+        Log.Info($"scale: creating timers {Count(from)}..{Count(to)} (one year ahead) through the proxy");
+        var run = Pipelined.Run(timer, to - from, Connections, Pipeline,
+            (i, _) => ["TIMER.NEW", $"bm:s:{from + i}", "bench_count", Settings.FarFutureMs, "0"], Pipelined.IsOne);
+        Log.Info($"scale: {Count(to - from)} in {run.Seconds:F1} s ({Rate(run.Rate)})");
+        if (run.Errors > 0) throw new InvalidOperationException($"{run.Errors} wrong replies while filling; first: {run.FirstError}");
+        row($"fill: TIMER.NEW of timers {Count(from)}..{Count(to)}, {Connections} conn × P{Pipeline}", Rate(run.Rate), "", null);
+    }
+
+    /// <summary>LOOP timers that keep the window busy (fires, reconciliation reads that find something) meanwhile.</summary>
+    private static void Loops(string timer, int count, int intervalMs)
+    {
+        var run = Pipelined.Run(timer, count, 1, Pipeline,
+            (i, _) => ["TIMER.NEW", $"bm:loop:{i}", "bench_count", intervalMs.ToString(CultureInfo.InvariantCulture), "LOOP", "0"], Pipelined.IsOne);
+        if (run.Errors > 0) throw new InvalidOperationException($"{run.Errors} wrong replies creating LOOP timers; first: {run.FirstError}");
+        Log.Info($"scale: {Count(count)} LOOP timers every {intervalMs} ms");
+    }
+
+    /// <summary>
+    /// Pipelined TIMER.NEW then TIMER.KILL of <paramref name="count"/> fresh ids, with whatever Redis holds now; with
+    /// what Redis spent in FCALL per timer (INFO commandstats), which tells Redis's share from the proxy's.
+    /// </summary>
+    private static void Rates(string timer, string redisEndpoint, int count, string label, Action<string, string, string, bool?> row)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        var prefix = $"bm:r:{Guid.NewGuid():N}:";
+        Log.Info($"scale: TIMER.NEW + TIMER.KILL x {Count(count)}, {label}");
+        var before = CommandMicros(redis);
+        var fcallBefore = before.GetValueOrDefault("fcall");
+        var create = Pipelined.Run(timer, count, Connections, Pipeline, (i, _) => ["TIMER.NEW", prefix + i, "bench_count", "3600000", "0"], Pipelined.IsOne);
+        if (create.Errors > 0) throw new InvalidOperationException($"{create.Errors} wrong TIMER.NEW replies; first: {create.FirstError}");
+        var created = CommandMicros(redis);
+        var fcallCreated = created.GetValueOrDefault("fcall");
+        var kill = Pipelined.Run(timer, count, Connections, Pipeline, (i, _) => ["TIMER.KILL", prefix + i], Pipelined.IsOne);
+        if (kill.Errors > 0) throw new InvalidOperationException($"{kill.Errors} wrong TIMER.KILL replies; first: {kill.FirstError}");
+        var killed = CommandMicros(redis);
+        var fcallKilled = killed.GetValueOrDefault("fcall");
+        double newRedis = (double)(fcallCreated - fcallBefore) / count, killRedis = (double)(fcallKilled - fcallCreated) / count;
+        Log.Info($"scale: NEW {Rate(create.Rate)} (Redis {newRedis:F2} µs each: {PerTimer(before, created, count)}), " +
+                 $"KILL {Rate(kill.Rate)} (Redis {killRedis:F2} µs each: {PerTimer(created, killed, count)})");
+        row($"{label}: TIMER.NEW, {Count(count)} ids, {Connections} conn × P{Pipeline} (Redis's FCALL time per timer)",
+            $"{Rate(create.Rate)} ({newRedis:F2} µs)", "≥ 100,000/s", create.Rate >= 100_000);
+        row($"{label}: TIMER.KILL of them (Redis's FCALL time per timer)", $"{Rate(kill.Rate)} ({killRedis:F2} µs)", "≥ 100,000/s", kill.Rate >= 100_000);
+    }
+
+    /// <summary>Redis's time (µs) spent in each command since the last reset; commands run by functions are counted too.</summary>
+    private static Dictionary<string, long> CommandMicros(RespConnection redis)
+    {
+        var micros = new Dictionary<string, long>();
+        foreach (var line in ((string)redis.Checked("INFO", "commandstats")!).Split("\r\n"))
+        {
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal)) continue;
+            var usec = line.Split(',').Single(f => f.StartsWith("usec=", StringComparison.Ordinal))["usec=".Length..];
+            micros[line["cmdstat_".Length..line.IndexOf(':')]] = long.Parse(usec, CultureInfo.InvariantCulture);
+        }
+        return micros;
+    }
+
+    /// <summary>Where Redis's time per timer went between two <see cref="CommandMicros"/> readings, biggest first.</summary>
+    private static string PerTimer(Dictionary<string, long> before, Dictionary<string, long> after, int count) =>
+        string.Join(", ", after.Select(a => (a.Key, Us: (a.Value - before.GetValueOrDefault(a.Key)) / (double)count))
+            .Where(a => a.Us >= 0.05).OrderByDescending(a => a.Us).Select(a => $"{a.Key} {a.Us:F2}"));
+
+    private static void Memory(string redisEndpoint, int pid, string label, Action<string, string, string, bool?> row)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        var indexed = (long)redis.Checked("ZCARD", IndexKey)!;
+        var usedMemory = long.Parse(Target.InfoField(redis, "memory", "used_memory"), CultureInfo.InvariantCulture);
+        var proxy = new Target("proxy", "", redisEndpoint, pid).ProxyMemory();
+        Log.Info($"scale: {label}: {Count(indexed)} timers indexed, Redis used_memory {usedMemory / 1048576.0:F0} MiB, proxy RSS {proxy.Rss / 1048576.0:F1} MiB, peak {proxy.Peak / 1048576.0:F1} MiB");
+        row($"{label}: timers in Redis (ZCARD of the index) / Redis used_memory", $"{Count(indexed)} / {usedMemory / 1048576.0:F0} MiB", "", null);
+        row($"{label}: proxy RSS / peak RSS (VmHWM)", $"{proxy.Rss / 1048576.0:F1} / {proxy.Peak / 1048576.0:F1} MiB", "≤ 300 MB", proxy.Peak <= 300_000_000);
+    }
+
+    /// <summary>
+    /// What the proxy's own traffic costs Redis while nothing else runs: command statistics and the slow log over
+    /// <paramref name="seconds"/> (more than one full reconciliation pass: every tenth pass reads the whole window).
+    /// A pass that walked every timer would show as milliseconds per call at 5M, and as a cost per call growing with
+    /// the count: with <paramref name="baseline"/> (a file an earlier call wrote) each command is compared with it.
+    /// The fire transactions of the LOOP timers (MULTI ... EXEC, FCALLs inside) cost what their batch holds, whatever
+    /// else Redis holds; they are listed, not judged.
+    /// </summary>
+    private static void Reconcile(string redisEndpoint, int seconds, string label, string? writeTo, string? baseline,
+        Action<string, string, string, bool?> row)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        redis.Checked("CONFIG", "SET", "slowlog-log-slower-than", "1000");
+        redis.Checked("SLOWLOG", "RESET");
+        redis.Checked("CONFIG", "RESETSTAT");
+        Log.Info($"scale: {label}: watching the proxy's own commands for {seconds} s");
+        Thread.Sleep(seconds * 1000);
+        var stats = (string)redis.Checked("INFO", "commandstats")!;
+        var slow = (object?[])redis.Checked("SLOWLOG", "GET", "100")!;
+        var commands = new List<(string Command, long Calls, double UsecPerCall)>();
+        foreach (var line in stats.Split("\r\n"))
+        {
+            // cmdstat_zrangebyscore:calls=12,usec=340,usec_per_call=28.33,rejected_calls=0,failed_calls=0
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal)) continue;
+            var name = line["cmdstat_".Length..line.IndexOf(':')];
+            if (name is "info" or "config|resetstat" or "config|set" or "slowlog|reset") continue;
+            var fields = line[(line.IndexOf(':') + 1)..].Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+            commands.Add((name, long.Parse(fields["calls"], CultureInfo.InvariantCulture), double.Parse(fields["usec_per_call"], CultureInfo.InvariantCulture)));
+        }
+        commands.Sort((a, b) => b.UsecPerCall.CompareTo(a.UsecPerCall));
+        string List(IEnumerable<(string Command, long Calls, double UsecPerCall)> list) =>
+            string.Join(", ", list.Select(w => $"{w.Command} {w.UsecPerCall:F1} µs × {w.Calls}"));
+        var fire = commands.Where(c => c.Command is "exec" or "multi" or "watch" or "fcall").ToList();
+        var own = commands.Except(fire).ToList();
+        Log.Info($"scale: {label}: reconciliation and lease: {List(own)}; fires: {List(fire)}; slow log (≥ 1 ms): {slow.Length}");
+        row($"{label}: fire transactions (LOOP timers), µs per call", List(fire), "", null);
+        row($"{label}: every other command of the proxy (reconciliation, lease, clock), µs per call", List(own), "", null);
+        var max = own.Count > 0 ? own[0].UsecPerCall : 0;
+        row($"{label}: slowest of those / slow-log entries (≥ 1 ms)", $"{max:F1} µs / {slow.Length}", "< 1 ms / 0", max < 1000 && slow.Length == 0);
+        if (writeTo is not null)
+            File.WriteAllLines(writeTo, own.Select(c => $"{c.Command} {c.UsecPerCall.ToString(CultureInfo.InvariantCulture)}"));
+        if (baseline is null) return;
+        var before = File.ReadAllLines(baseline).Select(l => l.Split(' ')).ToDictionary(p => p[0], p => double.Parse(p[1], CultureInfo.InvariantCulture));
+        // Calls that cost a few µs are noise-bound (a cache miss more or less); a walk over every timer is not.
+        var compared = own.Where(c => before.ContainsKey(c.Command)).Select(c => (c.Command, Ratio: c.UsecPerCall / Math.Max(before[c.Command], 10))).ToList();
+        var worst = compared.OrderByDescending(c => c.Ratio).FirstOrDefault();
+        row($"{label}: cost per call against the first count, per command", string.Join(", ", compared.Select(c => $"{c.Command} {c.Ratio:F2}×")),
+            "each ≤ 3× (a walk over every timer grows with their count)", worst.Command is null || worst.Ratio <= 3);
+    }
+
+    /// <summary>
+    /// One-shot timers due <paramref name="firstMs"/>..<paramref name="lastMs"/> from now, written straight to Redis with
+    /// the proxy's library (no proxy runs meanwhile), each firing bench_lat with its intended due time. Prints the Redis
+    /// clock (µs) at the start on stdout.
+    /// </summary>
+    private static void NearCreate(string redisEndpoint, int count, int firstMs, int lastMs)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        redis.Checked("DEL", "bm:lat");
+        const int batch = 100;
+        var started = Target.ServerMicros(redis);
+        for (var i = 0; i < count; i += batch)
+        {
+            var now = Target.ServerMicros(redis);
+            var end = Math.Min(count, i + batch);
+            for (var k = i; k < end; k++)
+            {
+                // Due relative to the start, so that the spread holds however long creating takes; the interval the
+                // library counts from its own clock, a little after `now`: the intended due time can only be early.
+                var dueUs = started + (firstMs + (long)(lastMs - firstMs) * k / count) * 1000;
+                var ivMs = Math.Max(1, (dueUs - now) / 1000);
+                redis.Write("FCALL", "timer_new", "2", $"bm:near:{k}", IndexKey, "0", "bench_lat",
+                    ivMs.ToString(CultureInfo.InvariantCulture), "0", (now + ivMs * 1000).ToString(CultureInfo.InvariantCulture));
+            }
+            redis.Flush();
+            for (var k = i; k < end; k++)
+                if (redis.Read() is not 1L and var reply) throw new InvalidOperationException($"FCALL timer_new bm:near:{k} -> {Target.Describe(reply)}");
+        }
+        var done = Target.ServerMicros(redis);
+        Log.Info($"scale: {Count(count)} near timers due {firstMs}..{lastMs} ms after creation began, created in {(done - started) / 1000.0:F0} ms");
+        Console.WriteLine(started.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Waits for the near timers (a fresh proxy was started right after near-create) and reports their lateness.</summary>
+    private static void NearReport(string redisEndpoint, int count, Action<string, string, string, bool?> row)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        long fired = 0;
+        var deadline = Target.ServerMicros(redis) + 30_000_000;
+        while (Target.ServerMicros(redis) < deadline)
+        {
+            fired = (long)redis.Checked("LLEN", "bm:lat")!;
+            if (fired >= count) break;
+            Thread.Sleep(50);
+        }
+        var late = ((object?[])redis.Checked("LRANGE", "bm:lat", "0", "-1")!).Select(v => long.Parse((string)v!) / 1e3).Order().ToArray();
+        row("near timers fired (once each: one-shot keys are deleted when they fire)", $"{Count(fired)} of {Count(count)}", $"{Count(count)}", fired == count);
+        if (late.Length == 0) return;
+        double Pct(double p) => late[Math.Clamp((int)Math.Ceiling(p * late.Length) - 1, 0, late.Length - 1)];
+        Log.Info($"scale: near timers lateness ms: p50 {Pct(0.5):F2} p99 {Pct(0.99):F2} max {late[^1]:F2}");
+        row("near timers lateness (fire − due): p50 / p99", $"{Ms(Pct(0.5))} / {Ms(Pct(0.99))}", "p99 ≤ 100 ms", Pct(0.99) <= 100);
+        row("near timers lateness: max", Ms(late[^1]), "", null);
+        var left = (long)redis.Checked("EXISTS", "bm:near:0", $"bm:near:{count / 2}", $"bm:near:{count - 1}")!;
+        if (left != 0) row("near timer keys left after firing", Count(left), "0", false);
+        redis.Checked("DEL", "bm:lat");
+    }
+}
