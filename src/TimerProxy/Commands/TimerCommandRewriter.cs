@@ -6,8 +6,9 @@ using RedisTimer.Resp;
 
 namespace RedisTimer.Proxy.Commands;
 
-/// <summary>A whole TIMER.NEW request frame as the client sent it, and its argument count (name included).</summary>
-public readonly record struct TimerNewFrame(ReadOnlySequence<byte> Frame, long Arguments);
+/// <summary>A whole TIMER.NEW (or, <paramref name="IsKill"/>, TIMER.KILL id) request frame as the client sent it, and its
+/// argument count (name included).</summary>
+public readonly record struct MergedTimerFrame(ReadOnlySequence<byte> Frame, long Arguments, bool IsKill = false);
 
 /// <summary>
 /// Turns a client's TIMER.* command, and the keyspace commands that must know about timers, into a call
@@ -127,18 +128,33 @@ public static class TimerCommandRewriter
         return true;
     }
 
-    /// <summary>
-    /// Consecutive pipelined TIMER.NEW frames as one call: FCALL timer_batch 1 index "db:token", then per timer
-    /// the count of its arguments after the id, the id and those arguments, copied as the client sent them.
-    /// Each member's <c>Arguments</c> counts its whole frame, command name included; the call has 5 elements
-    /// plus the members' <c>Arguments</c>.
-    /// </summary>
-    public static void WriteBatch(ReadOnlySpan<TimerNewFrame> members, int db, long token, IBufferWriter<byte> output)
+    /// <summary>TIMER.KILL id as FCALL timer_kill 2 id index db, the id copied as the client sent it.</summary>
+    public static void WriteKillSpliced(in ReadOnlySequence<byte> frame, int db, IBufferWriter<byte> output)
     {
+        var reader = new SequenceReader<byte>(frame);
+        SkipLine(ref reader);   // *2
+        SkipBulk(ref reader);   // TIMER.KILL
+        RespWriter.WriteArrayHeader(output, 6);
+        output.Write("$5\r\nFCALL\r\n$10\r\ntimer_kill\r\n$1\r\n2\r\n"u8);
+        RespWriter.WriteRaw(output, frame.Slice(reader.Position));
+        RespWriter.WriteBulkString(output, Index);
+        Span<byte> digits = stackalloc byte[11];
+        Utf8Formatter.TryFormat(db, digits, out int written);
+        RespWriter.WriteBulkString(output, digits[..written]);
+    }
+
+    /// <summary>
+    /// Consecutive pipelined TIMER.NEW frames as one call: FCALL timer_batch 1 index "db:token", then per timer the
+    /// count of its arguments after the id, the id and those arguments; or consecutive TIMER.KILL frames as FCALL
+    /// timer_kills 1 index "db:token" id..; all copied as the client sent them. The members are all of one kind.
+    /// </summary>
+    public static void WriteBatch(ReadOnlySpan<MergedTimerFrame> members, int db, long token, IBufferWriter<byte> output)
+    {
+        bool kills = members[0].IsKill;
         long total = 5;
-        foreach (var m in members) total += m.Arguments;
+        foreach (var m in members) total += kills ? 1 : m.Arguments;
         RespWriter.WriteArrayHeader(output, (int)total);
-        output.Write("$5\r\nFCALL\r\n$11\r\ntimer_batch\r\n$1\r\n1\r\n"u8);
+        output.Write(kills ? "$5\r\nFCALL\r\n$11\r\ntimer_kills\r\n$1\r\n1\r\n"u8 : "$5\r\nFCALL\r\n$11\r\ntimer_batch\r\n$1\r\n1\r\n"u8);
         RespWriter.WriteBulkString(output, Index);
         Span<byte> digits = stackalloc byte[32];
         Utf8Formatter.TryFormat(db, digits, out int written);
@@ -147,11 +163,14 @@ public static class TimerCommandRewriter
         RespWriter.WriteBulkString(output, digits[..(written + tokenLength)]);
         foreach (var m in members)
         {
-            Utf8Formatter.TryFormat(m.Arguments - 2, digits, out written);
-            RespWriter.WriteBulkString(output, digits[..written]);
+            if (!kills)
+            {
+                Utf8Formatter.TryFormat(m.Arguments - 2, digits, out written);
+                RespWriter.WriteBulkString(output, digits[..written]);
+            }
             var reader = new SequenceReader<byte>(m.Frame);
             SkipLine(ref reader);   // *N
-            SkipBulk(ref reader);   // TIMER.NEW
+            SkipBulk(ref reader);   // TIMER.NEW or TIMER.KILL
             RespWriter.WriteRaw(output, m.Frame.Slice(reader.Position));
         }
     }

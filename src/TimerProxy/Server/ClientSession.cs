@@ -37,7 +37,7 @@ public sealed class ClientSession
     private bool _oversizedFrame;        // the frame at the current position is too large to rewrite
     private int _db;                     // the client's selected database as its SELECTs tell: a hint the library checks (a SELECT may be refused or dropped)
     private readonly ReplyPipeline _replies;
-    private readonly TimerNewMerger _merger; // numbers requests, merges pipelined TIMER.NEWs
+    private readonly TimerCommandMerger _merger; // numbers requests, merges pipelined TIMER.NEWs
     private volatile bool _draining;     // the drain time is over: a cancelled upstream read means shut down
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
@@ -47,7 +47,7 @@ public sealed class ClientSession
         _timers = timers;
         _db = initialDb;
         _replies = new ReplyPipeline(logger, replicaWait);
-        _merger = new TimerNewMerger(_replies, replicaWait);
+        _merger = new TimerCommandMerger(_replies, replicaWait);
         _client = client;
         _upstream = upstream;
         _scanner = new RequestScanner(limits);
@@ -173,8 +173,8 @@ public sealed class ClientSession
                     if (_command.Has(CommandFlags.ClosesConnection)) _upstreamCloseExpected = true;
                     _wholeFrame = _command.Has(CommandFlags.WholeFrame) && !_oversizedFrame
                         && (!_command.Has(CommandFlags.WhileTimersExist) || _timers.IsActive);
-                    // Only a whole TIMER.NEW may join the gathered ones; anything else is numbered after them.
-                    if (!_wholeFrame || _command != CommandTable.TimerNew) SendMerged(output);
+                    // Only a whole TIMER.NEW or TIMER.KILL may join the gathered ones; anything else is numbered after them.
+                    if (!_wholeFrame || (_command != CommandTable.TimerNew && _command != CommandTable.TimerKill)) SendMerged(output);
                     _merger.Note(_command, _scanner.ArgumentCount);
                     if (_wholeFrame && _command.Has(CommandFlags.TimerCommand) && !_timers.IsActive)
                     {
@@ -261,10 +261,20 @@ public sealed class ClientSession
             // What came before goes first (and the TIMER.NEWs gathered before that).
             if (!before.IsEmpty) SendMerged(output);
             RespWriter.WriteRaw(output, before);
-            if (_merger.TryGather(frame, _scanner.ArgumentCount, _db, output)) return Handled.Merging;
+            if (_merger.TryGather(frame, _scanner.ArgumentCount, kill: false, _db, output)) return Handled.Merging;
             SendMerged(output);
             // The hot timer command: spliced around the client's own bytes, no per-argument copies.
             TimerCommandRewriter.WriteNewSpliced(frame, _scanner.ArgumentCount, _db, output);
+            _merger.TimerWrite();
+            return Handled.Rewritten;
+        }
+        if (_command == CommandTable.TimerKill && _scanner.InlineArguments is null && _scanner.ArgumentCount == 2)
+        {
+            if (!before.IsEmpty) SendMerged(output);
+            RespWriter.WriteRaw(output, before);
+            if (_merger.TryGather(frame, 2, kill: true, _db, output)) return Handled.Merging;
+            SendMerged(output);
+            TimerCommandRewriter.WriteKillSpliced(frame, _db, output);
             _merger.TimerWrite();
             return Handled.Rewritten;
         }

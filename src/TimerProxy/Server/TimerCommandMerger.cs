@@ -10,7 +10,7 @@ namespace RedisTimer.Proxy.Server;
 /// <summary>
 /// The request side of the reply pipeline: numbers every request a session sends upstream (as the reply side
 /// numbers replies), says which replies need rewriting (<see cref="ReplyPipeline.Expect"/>), gathers consecutive
-/// TIMER.NEW frames of one read and sends them as one timer_batch call, and knows when merging would change what
+/// TIMER.NEW (or TIMER.KILL) frames of one read and sends them as one timer_batch (timer_kills) call, and knows when merging would change what
 /// the client sees (a transaction is open, or replies no longer answer requests one to one). With
 /// <c>--wait-replicas</c> it holds the replies of timer writes and sends a WAIT after each (after the EXEC of a
 /// transaction that queued some).
@@ -19,13 +19,13 @@ namespace RedisTimer.Proxy.Server;
 /// Gathered frames are slices of the session's current read: the session sends them (<see cref="Send"/>)
 /// before anything after them is written upstream and before that read is released.
 /// </remarks>
-public sealed class TimerNewMerger(ReplyPipeline replies, ReplicaWait? wait = null)
+public sealed class TimerCommandMerger(ReplyPipeline replies, ReplicaWait? wait = null)
 {
     private readonly ReplicaWait _wait = wait ?? ReplicaWait.None;
     private const int MaxTimers = 64;
     private const long MaxFrame = 4096;
 
-    private readonly List<TimerNewFrame> _gathered = new(MaxTimers);
+    private readonly List<MergedTimerFrame> _gathered = new(MaxTimers);
     private long _sent;                   // requests sent upstream that Redis answers
     private bool _inMulti;                // a transaction is open: each TIMER.NEW must be queued alone
     private bool _infoInTransaction;      // the open transaction queued a rewritten TIMER.INFO
@@ -80,18 +80,21 @@ public sealed class TimerNewMerger(ReplyPipeline replies, ReplicaWait? wait = nu
     }
 
     /// <summary>
-    /// Keeps a whole TIMER.NEW frame (<paramref name="arguments"/> counts its name) to be sent with the ones that
-    /// follow; false when it must go alone. Sends the gathered ones when they are as many as one call takes.
+    /// Keeps a whole TIMER.NEW frame, or a TIMER.KILL id (<paramref name="kill"/>; <paramref name="arguments"/> counts
+    /// the name) to be sent with the ones that follow; false when it must go alone. Sends the gathered ones when they
+    /// are as many as one call takes.
     /// </summary>
-    public bool TryGather(in ReadOnlySequence<byte> frame, long arguments, int db, PipeWriter output)
+    public bool TryGather(in ReadOnlySequence<byte> frame, long arguments, bool kill, int db, PipeWriter output)
     {
         if (!_merging || !_repliesCounted || _inMulti || replies.Lost || frame.Length > MaxFrame) return false;
-        _gathered.Add(new TimerNewFrame(frame, arguments));
+        // One call holds one kind: a TIMER.KILL runs when Redis is out of memory (allow-oom), a TIMER.NEW does not.
+        if (_gathered.Count > 0 && _gathered[0].IsKill != kill) Send(db, output);
+        _gathered.Add(new MergedTimerFrame(frame, arguments, kill));
         if (_gathered.Count == MaxTimers) Send(db, output);
         return true;
     }
 
-    /// <summary>Sends the TIMER.NEWs gathered so far: several as one timer_batch call, a single one alone.</summary>
+    /// <summary>Sends the timer commands gathered so far: several as one timer_batch or timer_kills call, a single one alone.</summary>
     public void Send(int db, PipeWriter output)
     {
         int count = _gathered.Count;
@@ -102,6 +105,11 @@ public sealed class TimerNewMerger(ReplyPipeline replies, ReplicaWait? wait = nu
             TimerCommandRewriter.WriteBatch(gathered, db, _sent, output);
             replies.Expect(new ReplyExpectation(_sent, ReplyAction.SplitBatch, count, Held: _wait.Enabled));
             _waitDue = _wait.Enabled;
+        }
+        else if (gathered[0].IsKill)
+        {
+            TimerCommandRewriter.WriteKillSpliced(gathered[0].Frame, db, output);
+            TimerWrite();
         }
         else
         {

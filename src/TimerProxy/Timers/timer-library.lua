@@ -104,18 +104,18 @@ local function publish_last(hint, events, id, ver)
   for i = 1, #events, 2 do publish(db, events[i], events[i + 1]) end
 end
 
--- A change that leaves no timer at `id` (a kill) is published under the hint when that db exists: a
--- scheduler re-reads the key there, and a timer it still holds elsewhere no longer fires (its version
--- check fails when it comes due). Database 0 always exists (and a cluster has no other).
-local function publish_gone(hint, id)
+-- Changes that leave no timer at their ids (kills) are published under the hint when that db exists: a
+-- scheduler re-reads a key there that it holds, and a timer it still holds elsewhere no longer fires (its
+-- version check fails when it comes due). Database 0 always exists (and a cluster has no other).
+local function publish_gone(hint, ids)
+  if #ids == 0 then return end
   if hint ~= '0' then
     local selected = redis.pcall('SELECT', hint)
     if type(selected) == 'table' and selected.err then return end
   end
-  publish(hint, '0', id)
+  for i = 1, #ids do publish(hint, '0', ids[i]) end
 end
 
--- What a timer runs, in one field: a MessagePack array {fn, iv, loop, numkeys, keys.., args..}.
 local function pack_def(fn, iv, loop, fkeys, fargs)
   local d = { fn, iv, loop, tostring(#fkeys) }
   for i = 1, #fkeys do d[#d + 1] = fkeys[i] end
@@ -252,6 +252,34 @@ local function timer_new(keys, args)
   return reply
 end
 
+-- A reply (an integer or an error) as RESP, for the merged calls' marked reply.
+local function resp_reply(reply)
+  if type(reply) == 'table' then return '-' .. reply.err .. '\r\n' end
+  return ':' .. reply .. '\r\n'
+end
+
+-- One TIMER.KILL of an id, shared by timer_kill and timer_kills. Returns the reply (0, 1 or an error) and
+-- whether a timer was removed (its gone event is to be published).
+local function kill(id, index)
+  local k = kind(id)
+  if k == 'none' then return 0 end
+  if k == 'other' then
+    touch(id)
+    return redis.error_reply('ERR wrong type')
+  end
+  redis.call('DEL', id)
+  redis.call('ZREM', index, id)
+  return 1, true
+end
+
+-- KEYS: id, index. ARGV: db.
+local function timer_kill(keys, args)
+  if #keys ~= 2 then return arity('timer.kill') end
+  local reply, gone = kill(keys[1], keys[2])
+  if gone then publish_gone(args[1], { keys[1] }) end
+  return reply
+end
+
 -- Consecutive TIMER.NEWs a client pipelined, in one call (the proxy merges them; Redis does a fraction of
 -- the work per timer). KEYS: index. ARGV: "<db>:<token>", then per timer: the count n of its arguments
 -- after the id, the id, those n arguments. Each timer gets the reply timer_new would give it, in order;
@@ -282,11 +310,7 @@ local function timer_batch(keys, args)
     else
       reply, due = create(call, id, index, args, at + 2, at + 1 + n)
     end
-    if type(reply) == 'table' then
-      replies[#replies + 1] = '-' .. reply.err .. '\r\n'
-    else
-      replies[#replies + 1] = ':' .. reply .. '\r\n'
-    end
+    replies[#replies + 1] = resp_reply(reply)
     if due then
       events[#events + 1] = due
       events[#events + 1] = id
@@ -298,20 +322,29 @@ local function timer_batch(keys, args)
   return { map = { [INFO_MAGIC] = 'b' .. token .. ':' .. table.concat(replies) } }
 end
 
--- KEYS: id, index. ARGV: db.
-local function timer_kill(keys, args)
-  if #keys ~= 2 then return arity('timer.kill') end
-  local id, index = keys[1], keys[2]
-  local k = kind(id)
-  if k == 'none' then return 0 end
-  if k == 'other' then
-    touch(id)
-    return redis.error_reply('ERR wrong type')
+-- Consecutive TIMER.KILLs a client pipelined, in one call, as timer_batch merges TIMER.NEWs (a separate
+-- function: like timer_kill it runs when Redis is out of memory). KEYS: index. ARGV: "<db>:<token>", then
+-- the ids. Each gets the reply timer_kill would give it, the user's key permissions checked per id.
+local function timer_kills(keys, args)
+  local index = keys[1]
+  local db, token = string.match(args[1] or '', '^(%d+):(%d+)$')
+  if not db or #args < 2 then return redis.error_reply('ERR malformed timer_kills call') end
+  local ids = { index }
+  for i = 2, #args do ids[i] = args[i] end
+  local every_key = redis.acl_check_cmd('FCALL', 'timer_kill', tostring(#ids), unpack(ids))
+  local replies, gone = {}, {}
+  for i = 2, #args do
+    local id, reply, removed = args[i]
+    if not every_key and not redis.acl_check_cmd('FCALL', 'timer_kill', '2', id, index) then
+      reply = redis.error_reply('NOPERM this user has no permissions to access one of the keys used as arguments')
+    else
+      reply, removed = kill(id, index)
+      if removed then gone[#gone + 1] = id end
+    end
+    replies[#replies + 1] = resp_reply(reply)
   end
-  redis.call('DEL', id)
-  redis.call('ZREM', index, id)
-  publish_gone(args[1], id)
-  return 1
+  publish_gone(db, gone)
+  return { map = { [INFO_MAGIC] = 'b' .. token .. ':' .. table.concat(replies) } }
 end
 
 local function bulk(s) return '$' .. #s .. '\r\n' .. s .. '\r\n' end
@@ -478,6 +511,7 @@ end
 
 redis.register_function{function_name='timer_new', callback=timer_new}
 redis.register_function{function_name='timer_batch', callback=timer_batch}
+redis.register_function{function_name='timer_kills', callback=timer_kills, flags={'allow-oom'}}
 redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
 redis.register_function{function_name='timer_info', callback=timer_info, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='timer_type', callback=timer_type, flags={'no-writes', 'allow-stale'}}

@@ -14,27 +14,39 @@ namespace RedisTimer.Proxy.Tests.Server;
 /// Send before anything else is written, Sent for each request written), with what it writes upstream read
 /// back from a pipe, and what it told the reply pipeline seen in what the pipeline makes of Redis's replies.
 /// </summary>
-public class TimerNewMergerTests
+public class TimerCommandMergerTests
 {
     private const string Oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
 
     private sealed class Session
     {
         public readonly ReplyPipeline Replies = new(NullLogger.Instance);
-        public readonly TimerNewMerger Merger;
+        public readonly TimerCommandMerger Merger;
         private readonly Pipe _upstream = new();
         public int Db { get; set; }
 
-        public Session() => Merger = new TimerNewMerger(Replies);
+        public Session() => Merger = new TimerCommandMerger(Replies);
 
         /// <summary>A TIMER.NEW id fn 100 0 frame as a client sends it; true when it was gathered.</summary>
         public bool TimerNew(string id, int padding = 0)
         {
             var frame = Frame("TIMER.NEW", id, "rt_log" + new string('x', padding), "100", "0");
             Merger.Note(CommandTable.TimerNew, 5);
-            if (Merger.TryGather(frame, 5, Db, _upstream.Writer)) return true;
+            if (Merger.TryGather(frame, 5, kill: false, Db, _upstream.Writer)) return true;
             Merger.Send(Db, _upstream.Writer);
             TimerCommandRewriter.WriteNewSpliced(frame, 5, Db, _upstream.Writer);
+            Merger.Sent(_upstream.Writer);
+            return false;
+        }
+
+        /// <summary>A TIMER.KILL id frame as a client sends it; true when it was gathered.</summary>
+        public bool TimerKill(string id)
+        {
+            var frame = Frame("TIMER.KILL", id);
+            Merger.Note(CommandTable.TimerKill, 2);
+            if (Merger.TryGather(frame, 2, kill: true, Db, _upstream.Writer)) return true;
+            Merger.Send(Db, _upstream.Writer);
+            TimerCommandRewriter.WriteKillSpliced(frame, Db, _upstream.Writer);
             Merger.Sent(_upstream.Writer);
             return false;
         }
@@ -110,6 +122,26 @@ public class TimerNewMergerTests
                       "3", "a", "rt_log", "100", "0",
                       "3", "b", "rt_log", "100", "0",
                       "3", "c", "rt_log", "100", "0"], sent);
+    }
+
+    [Fact]
+    public async Task TIMER_KILLs_are_gathered_apart_from_TIMER_NEWs_in_their_order_and_a_single_one_goes_as_timer_kill()
+    {
+        var session = new Session { Db = 3 };
+        Assert.True(session.TimerKill("a"));
+        Assert.True(session.TimerKill("b"));
+        Assert.True(session.TimerNew("b"));
+        Assert.True(session.TimerNew("c"));
+        Assert.True(session.TimerKill("b"));
+        session.EndOfRead();
+
+        var sent = await session.UpstreamAsync();
+        Assert.Equal(["FCALL", "timer_kills", "1", "timer-tzw:due", "3:0", "a", "b"], sent[0]);
+        Assert.Equal(["FCALL", "timer_batch", "1", "timer-tzw:due", "3:1", "3", "b", "rt_log", "100", "0", "3", "c", "rt_log", "100", "0"], sent[1]);
+        Assert.Equal(["FCALL", "timer_kill", "2", "b", "timer-tzw:due", "3"], sent[2]);
+        // Out of memory, the kills still run (allow-oom) and the timer_batch is refused whole.
+        Assert.Equal(":0\r\n:0\r\n" + Oom + Oom + ":1\r\n",
+            session.ClientGets("*2\r\n$16\r\n\u001bRedisTimerInfo1\r\n$11\r\nb0::0\r\n:0\r\n\r\n" + Oom + ":1\r\n"));
     }
 
     [Fact]

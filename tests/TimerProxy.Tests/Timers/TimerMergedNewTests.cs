@@ -140,6 +140,98 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         Assert.True(calls <= 12, $"{calls} FCALLs: the TIMER.NEWs were not merged");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Merged_kills_get_the_reply_each_would_get_alone_in_order_with_the_timer_news_around_them(int protocol)
+    {
+        using var c = await ConnectAsync(fx, protocol);
+        string p = Key("mkill");
+        await StartMergingAsync(c, p);
+        using var d = await DirectAsync(fx);
+        Assert.Equal("+OK\r\n", await d.CallAsync("SET", p + ":str", "v"));
+        var pipe = new Pipeline()
+            .Add(":1\r\n", "TIMER.NEW", p + ":a", "rt_log", "600000", "0")
+            .Add(":1\r\n", "TIMER.NEW", p + ":b", "rt_log", "600000", "0")
+            .Add(":1\r\n", "TIMER.NEW", p + ":c", "rt_log", "600000", "0")
+            .Add(":1\r\n", "TIMER.KILL", p + ":a")
+            .Add(":0\r\n", "TIMER.KILL", p + ":a")
+            .Add(ModuleWrongType, "TIMER.KILL", p + ":str")
+            .Add(":0\r\n", "TIMER.KILL", p + ":missing")
+            .Add(":1\r\n", "TIMER.KILL", p + ":start1")
+            .Add(Arity("timer.kill"), "TIMER.KILL")
+            .Add(Arity("timer.kill"), "TIMER.KILL", p + ":a", "extra")
+            .Add(":1\r\n", "TIMER.NEW", p + ":d", "rt_log", "600000", "0")
+            .Add(":1\r\n", "TIMER.KILL", p + ":d")
+            .Add(":1\r\n", "TIMER.KILL", p + ":b")
+            .Add(":1\r\n", "TIMER.KILL", p + ":c")
+            .Add(":1\r\n", "TIMER.NEW", p + ":b", "rt_log", "700000", "0")
+            .Add(Info(protocol, "rt_log", 700000, false), "TIMER.INFO", p + ":b")
+            .Add(Nil(protocol), "TIMER.INFO", p + ":a");
+        long before = await FcallCallsAsync();
+        await pipe.RunAsync(c);
+        long calls = await FcallCallsAsync() - before;
+        // Runs of one kind are merged: a, b, c; five kills; the two arity errors alone; d; three kills; b; two TIMER.INFOs:
+        // 9 calls (17 unmerged).
+        Assert.True(calls <= 10, $"{calls} FCALLs: the TIMER.KILLs were not merged");
+        // A killed timer leaves nothing behind: neither its hash nor its index entry.
+        foreach (var gone in new[] { ":a", ":c", ":d", ":start1" })
+        {
+            Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", p + gone));
+            Assert.Equal(NullBulk, await d.CallAsync("ZSCORE", "timer-tzw:due", p + gone));
+        }
+        Assert.NotEqual(NullBulk, await d.CallAsync("ZSCORE", "timer-tzw:due", p + ":b"));
+        Assert.Equal("$1\r\nv\r\n", await d.CallAsync("GET", p + ":str"));
+    }
+
+    private const string NullBulk = "$-1\r\n";
+
+    [Fact]
+    public async Task A_merged_kill_of_a_key_that_is_not_a_timer_breaks_a_watch_on_it_as_the_module_does()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("mkwatch");
+        await StartMergingAsync(c, p);
+        using var watcher = await ConnectAsync(fx, 2);
+        Assert.Equal("+OK\r\n", await watcher.CallAsync("SET", p + ":str", "v"));
+        Assert.Equal("+OK\r\n", await watcher.CallAsync("WATCH", p + ":str"));
+        await new Pipeline()
+            .Add(":0\r\n", "TIMER.KILL", p + ":missing")
+            .Add(ModuleWrongType, "TIMER.KILL", p + ":str")
+            .Add(":0\r\n", "TIMER.KILL", p + ":missing2")
+            .RunAsync(c);
+        Assert.Equal("+OK\r\n", await watcher.CallAsync("MULTI"));
+        Assert.Equal("+QUEUED\r\n", await watcher.CallAsync("GET", p + ":str"));
+        Assert.Equal("*-1\r\n", await watcher.CallAsync("EXEC"));
+    }
+
+    [Fact]
+    public async Task Near_timers_killed_in_merged_calls_never_fire_and_one_killed_and_created_again_fires_once()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("mkfire");
+        await StartMergingAsync(c, p);
+        var create = new Pipeline();
+        for (int i = 0; i < 50; i++) create.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_count", "1500", "1", $"{p}:count{i}");
+        await create.RunAsync(c);
+        var kill = new Pipeline();
+        for (int i = 0; i < 50; i++) kill.Add(":1\r\n", "TIMER.KILL", $"{p}:{i}");
+        kill.Add(":1\r\n", "TIMER.NEW", $"{p}:again", "rt_count", "300", "1", $"{p}:count-again")
+            .Add(":1\r\n", "TIMER.KILL", $"{p}:again")
+            .Add(":1\r\n", "TIMER.NEW", $"{p}:again", "rt_count", "300", "1", $"{p}:count-again")
+            .Add(":1\r\n", "TIMER.NEW", $"{p}:gone", "rt_count", "300", "1", $"{p}:count-gone")
+            .Add(":1\r\n", "TIMER.KILL", $"{p}:gone");
+        await kill.RunAsync(c);
+        using var d = await DirectAsync(fx);
+        await TimerFixture.WaitUntilAsync(async () => await d.CallAsync("GET", $"{p}:count-again") == "$1\r\n1\r\n",
+            because: "the timer created again after its kill fires");
+        // Past the killed ones' due time (1.5 s after creation), with a margin for a loaded machine.
+        await Task.Delay(3000);
+        Assert.Equal("$1\r\n1\r\n", await d.CallAsync("GET", $"{p}:count-again"));
+        Assert.Equal(NullBulk, await d.CallAsync("GET", $"{p}:count-gone"));
+        for (int i = 0; i < 50; i++) Assert.Equal(NullBulk, await d.CallAsync("GET", $"{p}:count{i}"));
+    }
+
     [Fact]
     public async Task A_thousand_pipelined_timers_are_created_in_a_few_calls_and_each_fires_once()
     {
@@ -332,6 +424,30 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
 
     private const string Oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
 
+    [Fact]
+    public async Task Out_of_memory_merged_kills_still_remove_their_timers_and_the_news_between_them_are_refused()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("oomkill");
+        await StartMergingAsync(c, p);
+        var create = new Pipeline();
+        for (int i = 0; i < 10; i++) create.Add(":1\r\n", "TIMER.NEW", $"{p}:{i}", "rt_log", "600000", "0");
+        await create.RunAsync(c);
+        using var d = await DirectAsync(fx);
+        await WhileOutOfMemoryAsync(d, async () =>
+        {
+            var pipe = new Pipeline();
+            for (int i = 0; i < 5; i++) pipe.Add(":1\r\n", "TIMER.KILL", $"{p}:{i}");
+            pipe.Add(Oom, "TIMER.NEW", $"{p}:new1", "rt_log", "600000", "0")
+                .Add(Oom, "TIMER.NEW", $"{p}:new2", "rt_log", "600000", "0");
+            for (int i = 5; i < 10; i++) pipe.Add(":1\r\n", "TIMER.KILL", $"{p}:{i}");
+            await pipe.RunAsync(c);
+        });
+        for (int i = 0; i < 10; i++) Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", $"{p}:{i}"));
+        Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", $"{p}:new1"));
+    }
+
+
     // Redis refuses writes (and functions that may write) while maxmemory is below what it uses.
     private static async Task WhileOutOfMemoryAsync(RawClient direct, Func<Task> action)
     {
@@ -369,8 +485,14 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
             .Add(noKey, "TIMER.NEW", "other:1", "rt_log", "600000", "0")
             .Add(":1\r\n", "TIMER.NEW", $"{p}:2", "rt_log", "600000", "1", $"{p}:k")
             .Add(noKey, "TIMER.NEW", $"{p}:3", "rt_log", "600000", "1", "other:k")
-            .Add(":1\r\n", "TIMER.NEW", $"{p}:4", "rt_log", "600000", "0");
+            .Add(":1\r\n", "TIMER.NEW", $"{p}:4", "rt_log", "600000", "0")
+            .Add(":1\r\n", "TIMER.KILL", $"{p}:4")
+            .Add(noKey, "TIMER.KILL", "other:1")
+            .Add(":0\r\n", "TIMER.KILL", $"{p}:4");
+        Assert.Equal("+OK\r\n", await d.CallAsync("SET", "other:1", "v"));
         await pipe.RunAsync(c);
+        Assert.Equal("$1\r\nv\r\n", await d.CallAsync("GET", "other:1")); // refused both times: still the string
+        Assert.Equal(":1\r\n", await d.CallAsync("DEL", "other:1"));
         Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", "other:1"));
         Assert.Equal(":0\r\n", await d.CallAsync("EXISTS", $"{p}:3"));
 
