@@ -25,7 +25,7 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
 
     public async Task RunAsync(ConnectionMultiplexer mux, CancellationToken stop)
     {
-        bool loading = false, unreachable = false;
+        bool loading = false, unreachable = false, idle = false;
         int emptyPasses = 0;
         while (!stop.IsCancellationRequested)
         {
@@ -54,6 +54,14 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
             if (unreachable) logger.LogInformation("Redis can be reached again; timers resume");
             loading = unreachable = false;
             bool empty = !anyTimers && queue.Count == 0 && feed.EventsSeen == eventsBefore;
+            // Woken while idle by an event (a timer created by another proxy, or by this one's TIMER.NEW sent just
+            // before going idle): timers exist without a timer command having activated the scheduler, so it takes
+            // the lease and fires again (else they would wait for the next timer command this proxy gets).
+            if (idle && !empty)
+            {
+                activeAgain();
+                idle = false;
+            }
             // Idle only after two empty passes an interval apart: a timer command that woke us creates its timer
             // just after the library is loaded, maybe after the first pass looked.
             emptyPasses = empty ? emptyPasses + 1 : 0;
@@ -73,6 +81,7 @@ internal sealed class Reconciler(TimerLibrary library, TimerLoader loader, DueQu
                     continue;
                 }
                 logger.LogInformation("No timers left; the scheduler is idle");
+                idle = true;
                 feed.ReconcileIdle = true;
                 if (feed.EventsSeen == eventsBefore) await wake.WaitAsync(stop);
                 feed.ReconcileIdle = false;
