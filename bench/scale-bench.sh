@@ -82,7 +82,7 @@ done
 
 REDIS_PORT=$(free_port)
 "$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK_DIR" \
-    --daemonize no --logfile '' >"$WORK_DIR/redis.log" 2>&1 &
+    --enable-debug-command local --daemonize no --logfile '' >"$WORK_DIR/redis.log" 2>&1 &
 REDIS_PID=$!
 wait_for_ping "$REDIS_PORT" "$REDIS_PID" redis-server
 REDIS="127.0.0.1:$REDIS_PORT"
@@ -116,7 +116,9 @@ if ((TIMERS > SMALL)); then
 fi
 LABEL=$(thousands "$TIMERS")
 step memory --redis "$REDIS" --pid "$PROXY_PID" --label "$LABEL timers, the proxy that created them"
-step rates --redis "$REDIS" --timer "127.0.0.1:$PROXY_PORT" --count "$RATES" --label "$LABEL timers present"
+step rates --redis "$REDIS" --timer "127.0.0.1:$PROXY_PORT" --count "$RATES" --label "$LABEL timers present (index as the fill left it)"
+step settle --redis "$REDIS"
+step rates --redis "$REDIS" --timer "127.0.0.1:$PROXY_PORT" --count "$RATES" --label "$LABEL timers present (index rehashed)"
 step reconcile --redis "$REDIS" --seconds 12 --label "$LABEL timers" --baseline "$WORK_DIR/reconcile-small"
 
 # A proxy started over all of them (users restart sidecars on every deploy): the near timers are written while

@@ -36,6 +36,7 @@ public static class Scale
                 case "reconcile": Reconcile(Opt("redis"), Int("seconds"), Opt("label"), options.GetValueOrDefault("write-to"), options.GetValueOrDefault("baseline"), Row); break;
                 case "near-create": NearCreate(Opt("redis"), Int("count"), Int("first-ms"), Int("last-ms")); break;
                 case "near-report": NearReport(Opt("redis"), Int("count"), Row); break;
+                case "settle": Settle(Opt("redis"), Row); break;
                 default: throw new ArgumentException($"unknown scale step {step}");
             }
         }
@@ -98,6 +99,33 @@ public static class Scale
         row($"{label}: TIMER.NEW, {Count(count)} ids, {Connections} conn × P{Pipeline} (Redis's FCALL time per timer)",
             $"{Rate(create.Rate)} ({newRedis:F2} µs)", "≥ 100,000/s", create.Rate >= 100_000);
         row($"{label}: TIMER.KILL of them (Redis's FCALL time per timer)", $"{Rate(kill.Rate)} ({killRedis:F2} µs)", "≥ 100,000/s", kill.Rate >= 100_000);
+    }
+
+    /// <summary>
+    /// Redis grows a sorted set's hash table by doubling it and moving its entries a bucket per command on that set:
+    /// an index just past 2^22 members (4.19M) is still moving them millions of index commands later, and every ZADD
+    /// meanwhile looks in both tables and moves a bucket (measured directly: 3.8 µs per member while rehashing, 1.2–2.0
+    /// µs after). Reads of the index (ZSCORE of a missing member, one bucket each) finish the move, so that the next
+    /// rates show the state a Redis holding that many timers settles into. Needs DEBUG (enable-debug-command).
+    /// </summary>
+    private static void Settle(string redisEndpoint, Action<string, string, string, bool?> row)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        bool Rehashing() => ((string)redis.Checked("DEBUG", "HTSTATS-KEY", IndexKey)!).Contains("rehashing target", StringComparison.Ordinal);
+        var was = Rehashing();
+        const int chunk = 500_000;
+        long reads = 0;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (Rehashing())
+        {
+            redis.Checked("EVAL", "for i = 1, tonumber(ARGV[1]) do redis.call('ZSCORE', KEYS[1], '') end return 1", "1", IndexKey,
+                chunk.ToString(CultureInfo.InvariantCulture));
+            reads += chunk;
+            if (reads > 100_000_000) throw new InvalidOperationException("the index's hash table is still rehashing after 100M reads");
+        }
+        Log.Info($"scale: index hash table rehashing: {was}; {Count(reads)} index reads to finish it, {sw.Elapsed.TotalSeconds:F1} s");
+        row("index's hash table growing (Redis's incremental rehash) after the fill / index reads to finish it",
+            $"{(was ? "yes" : "no")} / {Count(reads)}", "", null);
     }
 
     /// <summary>Redis's time (µs) spent in each command since the last reset; commands run by functions are counted too.</summary>
@@ -212,6 +240,8 @@ public static class Scale
                 if (redis.Read() is not 1L and var reply) throw new InvalidOperationException($"FCALL timer_new bm:near:{k} -> {Target.Describe(reply)}");
         }
         var done = Target.ServerMicros(redis);
+        redis.Checked("CONFIG", "SET", "slowlog-log-slower-than", "1000");
+        redis.Checked("SLOWLOG", "RESET");
         Log.Info($"scale: {Count(count)} near timers due {firstMs}..{lastMs} ms after creation began, created in {(done - started) / 1000.0:F0} ms");
         Console.WriteLine(started.ToString(CultureInfo.InvariantCulture));
     }
@@ -228,13 +258,23 @@ public static class Scale
             if (fired >= count) break;
             Thread.Sleep(50);
         }
-        var late = ((object?[])redis.Checked("LRANGE", "bm:lat", "0", "-1")!).Select(v => long.Parse((string)v!) / 1e3).Order().ToArray();
+        // In fire order (bench_lat pushes to the tail): the first ones show what a proxy just started adds.
+        var inOrder = ((object?[])redis.Checked("LRANGE", "bm:lat", "0", "-1")!).Select(v => long.Parse((string)v!) / 1e3).ToArray();
+        var late = inOrder.Order().ToArray();
         row("near timers fired (once each: one-shot keys are deleted when they fire)", $"{Count(fired)} of {Count(count)}", $"{Count(count)}", fired == count);
         if (late.Length == 0) return;
         double Pct(double p) => late[Math.Clamp((int)Math.Ceiling(p * late.Length) - 1, 0, late.Length - 1)];
         Log.Info($"scale: near timers lateness ms: p50 {Pct(0.5):F2} p99 {Pct(0.99):F2} max {late[^1]:F2}");
         row("near timers lateness (fire − due): p50 / p99", $"{Ms(Pct(0.5))} / {Ms(Pct(0.99))}", "p99 ≤ 100 ms", Pct(0.99) <= 100);
         row("near timers lateness: max", Ms(late[^1]), "", null);
+        var first = Math.Max(1, inOrder.Length / 20);
+        var rest = inOrder.Skip(first).Order().ToArray();
+        row($"near timers lateness: the first {Count(first)} fired, max / the others, p99",
+            $"{Ms(inOrder.Take(first).Max())} / {(rest.Length > 0 ? Ms(rest[Math.Clamp((int)Math.Ceiling(0.99 * rest.Length) - 1, 0, rest.Length - 1)]) : "-")}", "", null);
+        // What Redis spent a millisecond or more on meanwhile (the log was reset when the near timers were written).
+        var slow = ((object?[])redis.Checked("SLOWLOG", "GET", "20")!).OfType<object?[]>()
+            .Select(e => $"{(e[3] is object?[] { Length: > 0 } words ? words[0] : "?")} {(long)e[2]! / 1000.0:F1} ms").ToArray();
+        row("Redis's slow log while they fired (≥ 1 ms)", slow.Length == 0 ? "none" : string.Join(", ", slow), "", null);
         var left = (long)redis.Checked("EXISTS", "bm:near:0", $"bm:near:{count / 2}", $"bm:near:{count - 1}")!;
         if (left != 0) row("near timer keys left after firing", Count(left), "0", false);
         redis.Checked("DEL", "bm:lat");

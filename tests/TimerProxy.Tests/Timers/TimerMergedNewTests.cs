@@ -140,6 +140,30 @@ public class TimerMergedNewTests(TimerFixture fx) : IClassFixture<TimerFixture>
         Assert.True(calls <= 12, $"{calls} FCALLs: the TIMER.NEWs were not merged");
     }
 
+    [Fact]
+    public async Task An_id_created_twice_in_a_merged_call_of_new_ids_is_reset_by_the_second_and_indexed_once()
+    {
+        using var c = await ConnectAsync(fx, 2);
+        string p = Key("twice");
+        await StartMergingAsync(c, p);
+        var pipe = new Pipeline()
+            .Add(":1\r\n", "TIMER.NEW", p + ":a", "rt_log", "600000", "0")
+            .Add(":1\r\n", "TIMER.NEW", p + ":b", "rt_log", "600000", "0")
+            .Add(":0\r\n", "TIMER.NEW", p + ":a", "rt_log", "700000", "LOOP", "0")
+            .Add(":0\r\n", "TIMER.NEW", p + ":a", "rt_log", "800000", "0")
+            .Add(Info(2, "rt_log", 800000, false), "TIMER.INFO", p + ":a")
+            .Add(Info(2, "rt_log", 600000, false), "TIMER.INFO", p + ":b");
+        await pipe.RunAsync(c);
+        using var d = await DirectAsync(fx);
+        // The index holds the last due time: 200 s after b's, as the INFOs say.
+        double a = Score(await d.CallAsync("ZSCORE", "timer-tzw:due", p + ":a"));
+        double b = Score(await d.CallAsync("ZSCORE", "timer-tzw:due", p + ":b"));
+        Assert.InRange(a - b, 190_000, 200_001);
+    }
+
+    private static double Score(string bulk) =>
+        double.Parse(bulk.Split("\r\n")[1], System.Globalization.CultureInfo.InvariantCulture);
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
