@@ -26,6 +26,11 @@ public sealed class ProxyOptionsValidation : IValidateOptions<ProxyOptions>
         Range.Check(errors, "Proxy:MaxBulkLength", o.MaxBulkLength, 1, long.MaxValue);
         Range.Check(errors, "Proxy:ShutdownDrainMs", o.ShutdownDrainMs, 0, 3_600_000);
         Range.Check(errors, "Proxy:EpollThreads", o.EpollThreads, 1, 256);
+        Range.Check(errors, "Proxy:Metrics:Port", o.Metrics.Port, 0, 65535);
+        if (o.Metrics.Port != 0 && (o.Metrics.Port == o.Port || o.Metrics.Port == o.Tls.Port))
+            errors.Add($"Proxy:Metrics:Port {o.Metrics.Port} is also the proxy's RESP port");
+        if (!System.Net.IPAddress.TryParse(o.Metrics.Address, out _))
+            errors.Add($"Proxy:Metrics:Address must be an IP address (0.0.0.0 or :: for all), not '{o.Metrics.Address}'");
         if (string.IsNullOrWhiteSpace(o.ListenAddress)) errors.Add("Proxy:ListenAddress must not be empty");
         if (!string.IsNullOrWhiteSpace(o.Upstream)) UpstreamSettings.TryParse(o, o.Upstream.Trim(), errors);
         return Range.Result(errors);

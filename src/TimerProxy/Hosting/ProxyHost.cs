@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using RedisTimer.Proxy.Metrics;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Server;
 using RedisTimer.Proxy.Transport;
@@ -34,6 +35,8 @@ public static class ProxyHost
         ["--upstream-tls-key-file"] = "Proxy:UpstreamTls:KeyFile",
         ["--wait-replicas"] = "Timers:WaitReplicas",
         ["--wait-timeout-ms"] = "Timers:WaitTimeoutMs",
+        ["--metrics-port"] = "Proxy:Metrics:Port",
+        ["--metrics-address"] = "Proxy:Metrics:Address",
     };
 
     public static IHost Build(string[] args, Action<IConfigurationBuilder>? overrides = null)
@@ -50,6 +53,8 @@ public static class ProxyHost
             {
                 services.AddOptions<ProxyOptions>().Bind(context.Configuration.GetSection(ProxyOptions.Section)).ValidateOnStart();
                 services.AddSingleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidation>();
+                services.AddMetrics();
+                services.AddSingleton<ProxyMetrics>();
                 services.AddSingleton<UpstreamEndpoint>();
                 services.AddSingleton<EpollTransport>();
                 services.AddSingleton<UpstreamConnector>();
@@ -67,6 +72,8 @@ public static class ProxyHost
                 services.AddHostedService(sp => sp.GetRequiredService<MasterLocator>());
                 services.AddHostedService<UpstreamWatch>();
                 services.AddHostedService<StartupBanner>();
+                services.AddSingleton<MetricsEndpoint>();
+                services.AddHostedService(sp => sp.GetRequiredService<MetricsEndpoint>());
                 services.AddHostedService(sp => sp.GetRequiredService<TimerScheduler>());
                 services.AddHostedService<ExistingTimersCheck>();
                 // Last, so it starts accepting after everything above is up and stops accepting first.

@@ -40,6 +40,19 @@ public sealed class ProxyOptions
     public int EpollThreads { get; set; } = 2;
 
     public EmbeddedRedisOptions EmbeddedRedis { get; set; } = new();
+
+    /// <summary>The Prometheus endpoint (<c>/metrics</c>).</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+}
+
+public sealed class MetricsOptions
+{
+    /// <summary>0: no metrics endpoint. Off by default: several proxies on one host (sidecars sharing a network
+    /// namespace, the drills) would all claim one fixed port.</summary>
+    public int Port { get; set; }
+
+    /// <summary>An IP address; 0.0.0.0 or :: for all. Loopback by default: the figures are for the host's scraper.</summary>
+    public string Address { get; set; } = "127.0.0.1";
 }
 
 public enum ProxyTransport

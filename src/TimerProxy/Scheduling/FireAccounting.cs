@@ -1,17 +1,13 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Metrics;
 using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Scheduling;
 
 /// <summary>What each fire came to: counted, a failing function logged, a re-armed LOOP timer held again, a stale one re-read.</summary>
-internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long> reconcilePasses, Wakeup wakeFire, ILogger logger)
+internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long> reconcilePasses, Wakeup wakeFire, ProxyMetrics metrics,
+    ILogger logger)
 {
-    private static readonly Meter Meter = new("RedisTimer.Timers");
-    private static readonly Counter<long> FiredCounter = Meter.CreateCounter<long>("timers.fired");
-    private static readonly Counter<long> FunctionErrorCounter = Meter.CreateCounter<long>("timers.function_errors");
-    private static readonly Counter<long> StaleCounter = Meter.CreateCounter<long>("timers.stale_skipped");
-
     private long _fired, _functionErrors, _staleSkipped;
 
     // Touched by the fire loop only.
@@ -22,9 +18,13 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
     public long FunctionErrors => Interlocked.Read(ref _functionErrors);
     public long StaleSkipped => Interlocked.Read(ref _staleSkipped);
 
-    public void Account(List<ScheduledTimer> timers, ArraySegment<FireOutcome> outcomes)
+    /// <param name="sentAtMs">When the fire transaction was sent (Redis's clock), for each fire's lateness.</param>
+    /// <param name="seconds">From sending it to its reply.</param>
+    public void Account(List<ScheduledTimer> timers, ArraySegment<FireOutcome> outcomes, double sentAtMs, double seconds)
     {
+        metrics.FcallDuration.Record(seconds);
         bool earlier = false;
+        int fired = 0, failed = 0;
         for (int i = 0; i < timers.Count; i++)
         {
             var t = timers[i];
@@ -32,7 +32,7 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
             if (outcome.Result == FireResult.Stale)
             {
                 Interlocked.Increment(ref _staleSkipped);
-                StaleCounter.Add(1);
+                metrics.StaleSkipped.Add(1);
                 // What we held was outdated: reset or killed (its event is on the way, or was missed), or
                 // overtaken by a load that had read the timer before our own last fire re-armed it. Read it
                 // again now rather than leave it to the next reconciliation, up to a second late; but only once
@@ -48,16 +48,19 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
                 continue;
             }
             Interlocked.Increment(ref _fired);
-            FiredCounter.Add(1);
+            fired++;
+            metrics.FireLateness.Record(Math.Max(0, sentAtMs - t.DueMs) / 1000);
             if (outcome.Result == FireResult.FiredWithFunctionError)
             {
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
-                FunctionErrorCounter.Add(1);
+                failed++;
                 if (logger.IsEnabled(LogLevel.Warning)) logger.FunctionFailed(t.IdText, t.Db, t.FunctionName, outcome.FunctionError);
             }
             if (!outcome.Rearmed.IsEmpty) earlier |= queue.Upsert(outcome.Rearmed);
         }
+        if (fired > 0) metrics.TimersFired.Add(fired);
+        if (failed > 0) metrics.FireErrors.Add(failed);
         if (earlier) wakeFire.Set();
     }
 }

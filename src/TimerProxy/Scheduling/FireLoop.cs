@@ -52,7 +52,10 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
             {
                 try
                 {
-                    accounting.Account(timers, await fire.FireAsync(db, timers, clock.NowMs, stop));
+                    double sentAt = clock.NowMs;
+                    long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var outcomes = await fire.FireAsync(db, timers, sentAt, stop);
+                    accounting.Account(timers, outcomes, sentAt, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                     failures = 0;
                     if (fire.LastWaitShortfall is { } shortfall) ReportShortfall(timers.Count, db, shortfall);
                 }

@@ -5,6 +5,8 @@ using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Upstream;
 using StackExchange.Redis;
 
+using RedisTimer.Proxy.Metrics;
+
 namespace RedisTimer.Proxy.Scheduling;
 
 /// <summary>Timers are made to work on first use: what a timer command (or the start-up check) waits for.</summary>
@@ -47,7 +49,7 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
     private volatile bool _active;
 
     public TimerScheduler(ControlPlane control, TimerLibrary library, UpstreamConnector connector, IOptions<TimerOptions> options,
-        ReplicaWait replicaWait, ILogger<TimerScheduler> logger)
+        ReplicaWait replicaWait, ProxyMetrics metrics, ILogger<TimerScheduler> logger)
     {
         _control = control;
         _library = library;
@@ -58,8 +60,9 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         _fire = new FireConnection(connector, replicaWait);
         _feed = new ChangeFeed(loader, _queue, databases, _clock, settings, _wakeReconcile, logger);
         _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, ActiveAgain, logger);
-        _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, logger);
+        _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, metrics, logger);
         _lease = new FireLease(settings, () => !_active, _wakeFire, logger);
+        metrics.ObserveScheduler(() => _queue.Count, () => _lease.IsHeld);
         _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _lease, () => connector.FailingOver, _wakeFire, logger);
     }
 

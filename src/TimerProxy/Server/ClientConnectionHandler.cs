@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RedisTimer.Proxy.Hosting;
+using RedisTimer.Proxy.Metrics;
 using RedisTimer.Proxy.Timers;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Upstream;
@@ -18,11 +19,26 @@ public sealed class ClientConnectionHandler(
     IHostApplicationLifetime lifetime,
     IOptions<ProxyOptions> options,
     ReplicaWait replicaWait,
+    ProxyMetrics metrics,
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler
 {
     private readonly RespLimits _limits = new() { MaxBulkLength = options.Value.MaxBulkLength };
 
     public override async Task OnConnectedAsync(ConnectionContext client)
+    {
+        metrics.ClientConnections.Add(1);
+        metrics.ClientsConnected.Add(1);
+        try
+        {
+            await ServeAsync(client);
+        }
+        finally
+        {
+            metrics.ClientsConnected.Add(-1);
+        }
+    }
+
+    private async Task ServeAsync(ConnectionContext client)
     {
         UpstreamLink upstream;
         try

@@ -42,12 +42,32 @@ public sealed class UpstreamConnector
     // TLS runs on .NET's socket engine under SslStream: the epoll loops hand such a connection over.
     private EpollTransport? Epoll => _endpoint.Settings.Tls is null ? _epoll : null;
 
-    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => ConnectAsync(Epoll?.TakeLoop(), cancel);
+    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => Tracked(ConnectAsync(Epoll?.TakeLoop(), cancel));
+
+    private volatile bool _reached;
+
+    /// <summary>Whether the last connection made to Redis (a client's, the fire connection's, the start-up probe) was opened.</summary>
+    public bool LastReached => _reached;
+
+    private async Task<UpstreamLink> Tracked(Task<UpstreamLink> connecting)
+    {
+        try
+        {
+            var link = await connecting;
+            _reached = true;
+            return link;
+        }
+        catch (UpstreamUnavailableException)
+        {
+            _reached = false;
+            throw;
+        }
+    }
 
     /// <summary>A connection of the scheduler's: on an epoll loop of its own, or (sockets transport, TLS) continuing
     /// on a thread of its own, so that firing never holds up a thread that serves clients.</summary>
     public Task<UpstreamLink> ConnectForSchedulerAsync(CancellationToken cancel) =>
-        Epoll is { } epoll ? ConnectAsync(epoll.SchedulerLoop, cancel) : ConnectAsync(null, cancel, SchedulerThread);
+        Tracked(Epoll is { } epoll ? ConnectAsync(epoll.SchedulerLoop, cancel) : ConnectAsync(null, cancel, SchedulerThread));
 
     private DedicatedPipeScheduler? _schedulerThread;
 
@@ -152,10 +172,12 @@ public sealed class UpstreamConnector
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             timeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
             await socket.ConnectAsync(host, port, timeout.Token);
+            _reached = true;
             return true;
         }
         catch (Exception e) when (e is SocketException or UpstreamUnavailableException or OperationCanceledException && !cancel.IsCancellationRequested)
         {
+            _reached = false;
             return false;
         }
     }

@@ -1,0 +1,58 @@
+using System.Diagnostics.Metrics;
+
+namespace RedisTimer.Proxy.Metrics;
+
+/// <summary>
+/// The proxy's one <see cref="System.Diagnostics.Metrics.Meter"/> ("RedisTimer": <c>dotnet-counters monitor -n RedisTimer.Proxy
+/// --counters RedisTimer</c>) and its instruments. The Prometheus names (<see cref="PrometheusBridge"/>) follow from
+/// the instrument names: dots become underscores, a unit "s" adds <c>_seconds</c>, a counter <c>_total</c>. No
+/// instrument carries a timer id or any other unbounded tag.
+/// </summary>
+public sealed class ProxyMetrics
+{
+    public const string MeterName = "RedisTimer";
+
+    public Meter Meter { get; }
+
+    public Counter<long> TimersFired { get; }
+    public Counter<long> FireErrors { get; }
+    public Counter<long> StaleSkipped { get; }
+    public Histogram<double> FireLateness { get; }
+    public Histogram<double> FcallDuration { get; }
+    public UpDownCounter<long> ClientsConnected { get; }
+    public Counter<long> ClientConnections { get; }
+
+    // Read when the gauges are collected; set by whoever knows the figure (the scheduler, the upstream connector).
+    private volatile Func<long> _scheduled = () => 0;
+    private volatile Func<bool> _leader = () => false;
+    private volatile Func<bool> _upstreamUp = () => false;
+
+    public ProxyMetrics(IMeterFactory factory)
+    {
+        Meter = factory.Create(MeterName, typeof(ProxyMetrics).Assembly.GetName().Version?.ToString());
+        TimersFired = Meter.CreateCounter<long>("redistimer.timers.fired", description: "Timers fired (their function called), failing or not.");
+        FireErrors = Meter.CreateCounter<long>("redistimer.timer.fire_errors", description: "Fires whose function answered with an error.");
+        StaleSkipped = Meter.CreateCounter<long>("redistimer.timers.stale_skipped",
+            description: "Fires not made because the timer had been reset or killed since it was read (the version check).");
+        FireLateness = Meter.CreateHistogram<double>("redistimer.fire.lateness", unit: "s",
+            description: "When a fire was sent minus the timer's due time, per fire (Redis's clock).");
+        FcallDuration = Meter.CreateHistogram<double>("redistimer.fcall.duration", unit: "s",
+            description: "From sending a fire transaction (up to Timers:FireBatchSize FCALLs and their version checks) to its reply.");
+        ClientsConnected = Meter.CreateUpDownCounter<long>("redistimer.clients.connected", description: "Client connections open now.");
+        ClientConnections = Meter.CreateCounter<long>("redistimer.client.connections", description: "Client connections accepted.");
+        Meter.CreateObservableGauge("redistimer.timers.scheduled", () => _scheduled(),
+            description: "Timers held in the near-future queue of this proxy.");
+        Meter.CreateObservableGauge("redistimer.scheduler.leader", () => _leader() ? 1 : 0,
+            description: "1 while this proxy holds the fire lease (it fires the timers), else 0.");
+        Meter.CreateObservableGauge("redistimer.upstream.up", () => _upstreamUp() ? 1 : 0,
+            description: "1 when the proxy's last connection to Redis (a client's, the scheduler's, the start-up probe's) was made, else 0.");
+    }
+
+    public void ObserveScheduler(Func<long> scheduled, Func<bool> leader)
+    {
+        _scheduled = scheduled;
+        _leader = leader;
+    }
+
+    public void ObserveUpstream(Func<bool> up) => _upstreamUp = up;
+}
