@@ -329,7 +329,7 @@ TABLE=$(
 )
 
 mkdir -p "$RESULTS_DIR"
-OUT_FILE="$RESULTS_DIR/proxy-$( ((UPSTREAM_TLS_ONLY)) && echo 'upstream-')$( ((TLS)) && echo 'tls-')$STARTED.md"
+OUT_FILE="$RESULTS_DIR/proxy-$( ((UPSTREAM_TLS_ONLY)) && echo 'upstream-' || true)$( ((TLS)) && echo 'tls-' || true)$STARTED.md"
 printf '%s\n' "$TABLE" >"$OUT_FILE"
 echo
 printf '%s\n' "$TABLE"

@@ -36,6 +36,7 @@ public static class ProxyHost
         ["--wait-replicas"] = "Timers:WaitReplicas",
         ["--wait-timeout-ms"] = "Timers:WaitTimeoutMs",
         ["--metrics-port"] = "Proxy:Metrics:Port",
+        ["--maxclients"] = "Proxy:MaxClients",
         ["--metrics-address"] = "Proxy:Metrics:Address",
     };
 

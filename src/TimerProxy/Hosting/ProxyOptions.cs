@@ -30,6 +30,9 @@ public sealed class ProxyOptions
     /// <summary>Largest bulk string a client may send; keep it at most Redis's proto-max-bulk-len.</summary>
     public long MaxBulkLength { get; set; } = Resp.RespLimits.DefaultMaxBulkLength;
 
+    /// <summary>As redis-server's maxclients: a client beyond this many gets <c>-ERR max number of clients reached</c> and is closed.</summary>
+    public int MaxClients { get; set; } = 10_000;
+
     /// <summary>On shutdown, how long a client's pending replies may take to arrive before it is closed.</summary>
     public int ShutdownDrainMs { get; set; } = 5000;
 

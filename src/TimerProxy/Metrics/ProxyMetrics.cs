@@ -17,6 +17,8 @@ public sealed class ProxyMetrics
     public Counter<long> TimersFired { get; }
     public Counter<long> FireErrors { get; }
     public Counter<long> StaleSkipped { get; }
+    public Counter<long> TimersCreated { get; }
+    public Counter<long> TimersKilled { get; }
     public Histogram<double> FireLateness { get; }
     public Histogram<double> FcallDuration { get; }
     public UpDownCounter<long> ClientsConnected { get; }
@@ -34,6 +36,10 @@ public sealed class ProxyMetrics
         FireErrors = Meter.CreateCounter<long>("redistimer.timer.fire_errors", description: "Fires whose function answered with an error.");
         StaleSkipped = Meter.CreateCounter<long>("redistimer.timers.stale_skipped",
             description: "Fires not made because the timer had been reset or killed since it was read (the version check).");
+        TimersCreated = Meter.CreateCounter<long>("redistimer.timers.created",
+            description: "TIMER.NEWs answered 1 (created) or 0 (reset) through this proxy, outside MULTI (their EXEC answers there).");
+        TimersKilled = Meter.CreateCounter<long>("redistimer.timers.killed",
+            description: "TIMER.KILLs answered 1 (a timer removed) through this proxy, outside MULTI.");
         FireLateness = Meter.CreateHistogram<double>("redistimer.fire.lateness", unit: "s",
             description: "When a fire was sent minus the timer's due time, per fire (Redis's clock).");
         FcallDuration = Meter.CreateHistogram<double>("redistimer.fcall.duration", unit: "s",

@@ -23,19 +23,41 @@ public sealed class ClientConnectionHandler(
     ILogger<ClientConnectionHandler> logger) : ConnectionHandler
 {
     private readonly RespLimits _limits = new() { MaxBulkLength = options.Value.MaxBulkLength };
+    private readonly int _maxClients = options.Value.MaxClients;
+    private int _open;
+    private long _refusedUnlogged, _refusedLoggedAt = long.MinValue / 2;
 
     public override async Task OnConnectedAsync(ConnectionContext client)
     {
         metrics.ClientConnections.Add(1);
         metrics.ClientsConnected.Add(1);
+        int open = Interlocked.Increment(ref _open);
         try
         {
+            if (open > _maxClients)
+            {
+                // As Redis at its maxclients: this error, then the close; no upstream connection is opened for it.
+                RefusedOverLimit(client);
+                await ClientSession.RefuseAsync(client.Transport.Output, "max number of clients reached");
+                return;
+            }
             await ServeAsync(client);
         }
         finally
         {
+            Interlocked.Decrement(ref _open);
             metrics.ClientsConnected.Add(-1);
         }
+    }
+
+    // A client storm at the limit is a line every 10 s with the count, not a line per refused client.
+    private void RefusedOverLimit(ConnectionContext client)
+    {
+        long refused = Interlocked.Increment(ref _refusedUnlogged);
+        long now = Environment.TickCount64, last = Interlocked.Read(ref _refusedLoggedAt);
+        if (now - last < 10_000 || Interlocked.CompareExchange(ref _refusedLoggedAt, now, last) != last) return;
+        Interlocked.Add(ref _refusedUnlogged, -refused);
+        logger.Refused(client.RemoteEndPoint, $"max number of clients reached (Proxy:MaxClients {_maxClients}; {refused} refused since the last such line)");
     }
 
     private async Task ServeAsync(ConnectionContext client)
@@ -59,7 +81,7 @@ public sealed class ClientConnectionHandler(
         {
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
             var session = new ClientSession(client.Transport, upstream, _limits, connector.Describe,
-                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, connector.ConfiguredDatabase, logger, replicaWait);
+                TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, connector.ConfiguredDatabase, logger, replicaWait, metrics);
             await session.RunAsync(shutdown);
         }
         logger.Disconnected(client.RemoteEndPoint);

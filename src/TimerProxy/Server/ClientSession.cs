@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Commands;
+using RedisTimer.Proxy.Metrics;
 using RedisTimer.Proxy.Server.Replies;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Timers;
@@ -42,11 +43,12 @@ public sealed class ClientSession
     private volatile string? _closingError; // sent to the client after the last reply, before closing
 
     public ClientSession(IDuplexPipe client, IDuplexPipe upstream, RespLimits limits, string upstreamName,
-        TimeSpan drain, ITimerActivation timers, int initialDb, ILogger logger, ReplicaWait? replicaWait = null)
+        TimeSpan drain, ITimerActivation timers, int initialDb, ILogger logger, ReplicaWait? replicaWait = null,
+        ProxyMetrics? metrics = null)
     {
         _timers = timers;
         _db = initialDb;
-        _replies = new ReplyPipeline(logger, replicaWait);
+        _replies = new ReplyPipeline(logger, replicaWait, metrics);
         _merger = new TimerCommandMerger(_replies, replicaWait);
         _client = client;
         _upstream = upstream;
@@ -265,7 +267,7 @@ public sealed class ClientSession
             SendMerged(output);
             // The hot timer command: spliced around the client's own bytes, no per-argument copies.
             TimerCommandRewriter.WriteNewSpliced(frame, _scanner.ArgumentCount, _db, output);
-            _merger.TimerWrite();
+            _merger.TimerWrite(TimerCount.New);
             return Handled.Rewritten;
         }
         if (_command == CommandTable.TimerKill && _scanner.InlineArguments is null && _scanner.ArgumentCount == 2)
@@ -275,7 +277,7 @@ public sealed class ClientSession
             if (_merger.TryGather(frame, 2, kill: true, _db, output)) return Handled.Merging;
             SendMerged(output);
             TimerCommandRewriter.WriteKillSpliced(frame, _db, output);
-            _merger.TimerWrite();
+            _merger.TimerWrite(TimerCount.Kill);
             return Handled.Rewritten;
         }
         SendMerged(output);
@@ -302,7 +304,8 @@ public sealed class ClientSession
         RespWriter.WriteRaw(output, before);
         output.Write(rewritten.WrittenSpan);
         if (_command.Reply is { } reply) _merger.Expect(reply);
-        if (_command.Has(CommandFlags.WritesTimers)) _merger.TimerWrite();
+        if (_command.Has(CommandFlags.WritesTimers))
+            _merger.TimerWrite(_command == CommandTable.TimerNew ? TimerCount.New : _command == CommandTable.TimerKill ? TimerCount.Kill : TimerCount.None);
         return Handled.Rewritten;
     }
 

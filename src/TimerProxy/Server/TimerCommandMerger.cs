@@ -47,17 +47,22 @@ public sealed class TimerCommandMerger(ReplyPipeline replies, ReplicaWait? wait 
     /// is held until a WAIT after it answers; inside a transaction the WAIT follows the EXEC. Not while replies
     /// stop answering requests one to one (CLIENT REPLY OFF, subscribed), where nothing could be held.
     /// </summary>
-    public void TimerWrite()
+    /// <param name="counts">The reply reports TIMER.NEWs or TIMER.KILLs to count (outside transactions: in one, the
+    /// EXEC's array answers).</param>
+    public void TimerWrite(TimerCount counts = TimerCount.None)
     {
-        if (!_wait.Enabled) return;
         if (_inMulti)
         {
-            _writeInTransaction = true;
+            if (_wait.Enabled) _writeInTransaction = true;
             return;
         }
         if (!_repliesCounted || replies.Lost) return;
-        replies.Expect(new ReplyExpectation(_sent, ReplyAction.Pass, Held: true));
-        _waitDue = true;
+        if (_wait.Enabled)
+        {
+            replies.Expect(new ReplyExpectation(_sent, ReplyAction.Pass, Held: true, Counts: counts));
+            _waitDue = true;
+        }
+        else if (counts != TimerCount.None) replies.Expect(new ReplyExpectation(_sent, ReplyAction.Pass, Counts: counts));
     }
 
     /// <summary>The request being written is followed by a WAIT: its bytes must be written before <see cref="Sent"/>.</summary>
@@ -103,18 +108,19 @@ public sealed class TimerCommandMerger(ReplyPipeline replies, ReplicaWait? wait 
         if (count > 1)
         {
             TimerCommandRewriter.WriteBatch(gathered, db, _sent, output);
-            replies.Expect(new ReplyExpectation(_sent, ReplyAction.SplitBatch, count, Held: _wait.Enabled));
+            replies.Expect(new ReplyExpectation(_sent, ReplyAction.SplitBatch, count, Held: _wait.Enabled,
+                Counts: gathered[0].IsKill ? TimerCount.Kill : TimerCount.New));
             _waitDue = _wait.Enabled;
         }
         else if (gathered[0].IsKill)
         {
             TimerCommandRewriter.WriteKillSpliced(gathered[0].Frame, db, output);
-            TimerWrite();
+            TimerWrite(TimerCount.Kill);
         }
         else
         {
             TimerCommandRewriter.WriteNewSpliced(gathered[0].Frame, gathered[0].Arguments, db, output);
-            TimerWrite();
+            TimerWrite(TimerCount.New);
         }
         _gathered.Clear();
         Sent(output);

@@ -77,7 +77,28 @@ public sealed class MetricsEndpointTests : IDisposable
             Assert.Equal(1, Sample(during, "redistimer_scheduler_leader"));
             Assert.Equal(0, Sample(during, "redistimer_timers_scheduled"));
             AssertType(during, "redistimer_timers_scheduled", "gauge");
+            Assert.Equal(3, Sample(during, "redistimer_timers_created_total"));
+            AssertType(during, "redistimer_timers_created_total", "counter");
             Assert.DoesNotContain("metrics:ok", during);
+
+            // Pipelined, so that most are merged into one library call each: 10 created and one reset, an invalid
+            // interval; then 11 kills, one of an id that is no timer.
+            var news = new List<byte>();
+            for (int i = 0; i < 10; i++) news.AddRange(RawClient.Command("TIMER.NEW", $"metrics:far:{i}", "rt_count", "600000", "0"));
+            news.AddRange(RawClient.Command("TIMER.NEW", "metrics:far:0", "rt_count", "700000", "0"));
+            news.AddRange(RawClient.Command("TIMER.NEW", "metrics:bad", "rt_count", "0", "0"));
+            await c.SendAsync(news.ToArray());
+            for (int i = 0; i < 10; i++) Assert.Equal(":1\r\n", await c.ReadReplyAsync());
+            Assert.Equal(":0\r\n", await c.ReadReplyAsync());
+            Assert.Equal("-ERR invalid interval\r\n", await c.ReadReplyAsync());
+            var kills = new List<byte>();
+            for (int i = 0; i < 11; i++) kills.AddRange(RawClient.Command("TIMER.KILL", $"metrics:far:{i}"));
+            await c.SendAsync(kills.ToArray());
+            for (int i = 0; i < 10; i++) Assert.Equal(":1\r\n", await c.ReadReplyAsync());
+            Assert.Equal(":0\r\n", await c.ReadReplyAsync());
+            string counted = await ScrapeAsync(metricsPort);
+            Assert.Equal(14, Sample(counted, "redistimer_timers_created_total"));
+            Assert.Equal(10, Sample(counted, "redistimer_timers_killed_total"));
             Assert.DoesNotContain("rt_count", during);
         }
 

@@ -23,7 +23,18 @@ public enum ReplyAction : byte
     ReplicaWait,
 }
 
+/// <summary>Which timer writes a reply reports, for the created / killed counters.</summary>
+public enum TimerCount : byte
+{
+    None,
+    /// <summary>TIMER.NEW: each <c>:1</c> (created) or <c>:0</c> (reset) counts as created.</summary>
+    New,
+    /// <summary>TIMER.KILL: each <c>:1</c> counts as killed.</summary>
+    Kill,
+}
+
 /// <summary>An expectation for the reply to request number <paramref name="Request"/> (requests Redis answers are
 /// numbered from 0 on each connection). <paramref name="Held"/>: the reply (after its action) is held until the
-/// <see cref="ReplyAction.ReplicaWait"/> that follows it.</summary>
-public readonly record struct ReplyExpectation(long Request, ReplyAction Action, int Timers = 0, bool Held = false);
+/// <see cref="ReplyAction.ReplicaWait"/> that follows it. <paramref name="Counts"/>: the timer writes it reports are counted.</summary>
+public readonly record struct ReplyExpectation(long Request, ReplyAction Action, int Timers = 0, bool Held = false,
+    TimerCount Counts = TimerCount.None);

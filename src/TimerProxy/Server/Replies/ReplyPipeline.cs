@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using RedisTimer.Proxy.Metrics;
 using RedisTimer.Proxy.Upstream;
 using RedisTimer.Resp;
 
@@ -21,7 +22,7 @@ namespace RedisTimer.Proxy.Server.Replies;
 /// With <c>--wait-replicas</c>, the replies of timer writes are held (after their own rewriting) until the WAIT the
 /// proxy sent after them answers; only those are ever held whole.
 /// </remarks>
-public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null)
+public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, ProxyMetrics? metrics = null)
 {
     private readonly ReplicaWait _wait = wait ?? ReplicaWait.None;
 
@@ -151,10 +152,17 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null)
             _holding = true;
             output = _held;
         }
+        if (e.Counts != TimerCount.None && e.Action == ReplyAction.Pass)
+        {
+            // ":1\r\n" or ":0\r\n", or an error: two bytes tell.
+            if (reader.Remaining < 2 && !final) return Start.NeedMore;
+            CountSingle(reader.UnreadSequence, e.Counts);
+            return Start.Scan;
+        }
         return e.Action switch
         {
             ReplyAction.RewriteInfo => RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: false),
-            ReplyAction.SplitBatch => SplitBatch(ref reader, ref pending, output, final, e.Timers),
+            ReplyAction.SplitBatch => SplitBatch(ref reader, ref pending, output, final, e.Timers, e.Counts),
             ReplyAction.Exec => CheckElements(ref reader, final),
             _ => Start.Scan,
         };
@@ -241,7 +249,8 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null)
     }
 
     /// <summary>A timer_batch call's reply, written as the replies of its TIMER.NEWs; a refusal of the whole call, repeated.</summary>
-    private Start SplitBatch(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final, int timers)
+    private Start SplitBatch(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final, int timers,
+        TimerCount counts)
     {
         var rest = reader.UnreadSequence;
         var match = MarkedReply.TryReadHeader(rest, out var header);
@@ -251,6 +260,7 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null)
             if (rest.Length < header.FrameLength) return NeedMore(final);
             if (MarkedReply.TryReadBatchReplies(rest.Slice(header.PayloadStart, header.PayloadLength), out var replies))
             {
+                if (metrics is not null && counts != TimerCount.None) CountBatch(replies, counts);
                 Flush(ref reader, ref pending, output);
                 RespWriter.WriteRaw(output, replies);
                 Skip(ref reader, ref pending, header.FrameLength);
@@ -275,6 +285,36 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null)
         Skip(ref reader, ref pending, frame.Length);
         EndFrame();
         return Start.Handled;
+    }
+
+    private static bool Counted(byte first, byte second, TimerCount counts) =>
+        first == (byte)':' && (counts == TimerCount.New || second == (byte)'1');
+
+    private void CountSingle(in ReadOnlySequence<byte> reply, TimerCount counts)
+    {
+        if (metrics is null || reply.Length < 2) return;
+        Span<byte> head = stackalloc byte[2];
+        reply.Slice(0, 2).CopyTo(head);
+        if (!Counted(head[0], head[1], counts)) return;
+        if (counts == TimerCount.New) metrics.TimersCreated.Add(1);
+        else metrics.TimersKilled.Add(1);
+    }
+
+    // The merged call's replies, one line each (":1", ":0" or an error, which holds no line break).
+    private void CountBatch(in ReadOnlySequence<byte> replies, TimerCount counts)
+    {
+        var lines = new SequenceReader<byte>(replies);
+        long n = 0;
+        while (lines.TryReadTo(out ReadOnlySequence<byte> line, "\r\n"u8))
+        {
+            if (line.Length < 2) continue;
+            var first = line.FirstSpan;
+            byte a = first[0], b = first.Length > 1 ? first[1] : line.Slice(1, 1).FirstSpan[0];
+            if (Counted(a, b, counts)) n++;
+        }
+        if (n == 0) return;
+        if (counts == TimerCount.New) metrics!.TimersCreated.Add(n);
+        else metrics!.TimersKilled.Add(n);
     }
 
     /// <summary>The reply to the proxy's WAIT: hidden, and what it held released (or replaced).</summary>
