@@ -25,6 +25,7 @@ public sealed class ProxyOptionsValidation : IValidateOptions<ProxyOptions>
         Range.Check(errors, "Proxy:MasterCheckMs", o.MasterCheckMs, 50, 60_000);
         Range.Check(errors, "Proxy:MaxBulkLength", o.MaxBulkLength, 1, long.MaxValue);
         Range.Check(errors, "Proxy:MaxClients", o.MaxClients, 1, 1_000_000);
+        Range.Check(errors, "Proxy:Timeout", o.Timeout, 0, 2_000_000_000);
         Range.Check(errors, "Proxy:ShutdownDrainMs", o.ShutdownDrainMs, 0, 3_600_000);
         Range.Check(errors, "Proxy:EpollThreads", o.EpollThreads, 1, 256);
         Range.Check(errors, "Proxy:Metrics:Port", o.Metrics.Port, 0, 65535);

@@ -37,6 +37,7 @@ public static class ProxyHost
         ["--wait-timeout-ms"] = "Timers:WaitTimeoutMs",
         ["--metrics-port"] = "Proxy:Metrics:Port",
         ["--maxclients"] = "Proxy:MaxClients",
+        ["--timeout"] = "Proxy:Timeout",
         ["--metrics-address"] = "Proxy:Metrics:Address",
     };
 

@@ -33,6 +33,9 @@ public sealed class ProxyOptions
     /// <summary>As redis-server's maxclients: a client beyond this many gets <c>-ERR max number of clients reached</c> and is closed.</summary>
     public int MaxClients { get; set; } = 10_000;
 
+    /// <summary>As redis-server's timeout: a client idle for more than this many seconds is closed; 0 never.</summary>
+    public int Timeout { get; set; }
+
     /// <summary>On shutdown, how long a client's pending replies may take to arrive before it is closed.</summary>
     public int ShutdownDrainMs { get; set; } = 5000;
 

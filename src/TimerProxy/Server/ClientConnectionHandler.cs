@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +26,9 @@ public sealed class ClientConnectionHandler(
 {
     private readonly RespLimits _limits = new() { MaxBulkLength = options.Value.MaxBulkLength };
     private readonly int _maxClients = options.Value.MaxClients;
+    private readonly long _timeoutMs = options.Value.Timeout * 1000L;
+    private readonly ConcurrentDictionary<ClientSession, EndPoint?> _sessions = new();
+    private int _sweeping;
     private int _open;
     private long _refusedUnlogged, _refusedLoggedAt = long.MinValue / 2;
 
@@ -48,6 +53,27 @@ public sealed class ClientConnectionHandler(
             Interlocked.Decrement(ref _open);
             metrics.ClientsConnected.Add(-1);
         }
+    }
+
+    // As Redis's clientsCron: every client looked at a few times a second, closed once idle for longer than the timeout.
+    private async Task SweepIdleAsync()
+    {
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        try
+        {
+            while (await tick.WaitForNextTickAsync(lifetime.ApplicationStopping))
+            {
+                long now = Environment.TickCount64;
+                foreach (var (session, endpoint) in _sessions)
+                {
+                    if (!session.IsIdle(now, _timeoutMs)) continue;
+                    _sessions.TryRemove(session, out _);
+                    logger.ClosedIdle(endpoint, _timeoutMs / 1000);
+                    session.CloseIdle();
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     // A client storm at the limit is a line every 10 s with the count, not a line per refused client.
@@ -82,7 +108,19 @@ public sealed class ClientConnectionHandler(
             var shutdown = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
             var session = new ClientSession(client.Transport, upstream, _limits, connector.Describe,
                 TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMs), timers, connector.ConfiguredDatabase, logger, replicaWait, metrics);
-            await session.RunAsync(shutdown);
+            if (_timeoutMs > 0)
+            {
+                _sessions[session] = client.RemoteEndPoint;
+                if (Interlocked.Exchange(ref _sweeping, 1) == 0) _ = SweepIdleAsync();
+            }
+            try
+            {
+                await session.RunAsync(shutdown);
+            }
+            finally
+            {
+                _sessions.TryRemove(session, out _);
+            }
         }
         logger.Disconnected(client.RemoteEndPoint);
     }

@@ -68,9 +68,28 @@ public sealed class ClientSession
     {
         var requests = PumpRequestsAsync();
         var replies = PumpRepliesAsync();
-        using var onShutdown = shutdown.Register(() => _ = DrainAsync(requests, replies));
+        _close = () =>
+        {
+            if (Interlocked.Exchange(ref _closing, 1) == 0) _ = DrainAsync(requests, replies);
+        };
+        using var onShutdown = shutdown.Register(_close);
         await Task.WhenAll(requests, replies);
     }
+
+    private long _lastInteraction = Environment.TickCount64;
+    private int _closing;
+    private Action? _close;
+
+    /// <summary>
+    /// As redis-server's <c>timeout</c>: nothing read from the client nor written to it for longer than
+    /// <paramref name="timeoutMs"/>, and not waiting for a reply (a blocking command) nor subscribed or monitoring
+    /// (replies no longer answer requests one to one), which Redis exempts too.
+    /// </summary>
+    public bool IsIdle(long now, long timeoutMs) =>
+        now - Volatile.Read(ref _lastInteraction) > timeoutMs && _merger.RepliesCounted && _replies.Replied >= _merger.SentCount;
+
+    /// <summary>Closes the client as a shutdown does (Redis has nothing left to answer): no reply of the proxy's own.</summary>
+    public void CloseIdle() => _close?.Invoke();
 
     // Graceful shutdown: stop taking requests, then half-close the upstream. Redis answers everything it
     // already received and closes (a blocked BLPOP simply ends), so the replies asked for arrive without
@@ -105,6 +124,7 @@ public sealed class ClientSession
             {
                 var result = await input.ReadAsync();
                 if (result.IsCanceled) break;
+                Volatile.Write(ref _lastInteraction, Environment.TickCount64);
                 var buffer = result.Buffer;
                 var outcome = RouteFrames(buffer, output, out SequencePosition consumed);
 
@@ -222,7 +242,7 @@ public sealed class ClientSession
                             output.Write(head.WrittenSpan);
                             forwardFrom = buffer.Slice(frameStart).GetPosition(headLength);
                             _wholeFrame = false;
-                            _merger.TimerWrite();
+                            _merger.TimerWrite(TimerCount.New);
                         }
                     }
                     if (!_scanner.AtFrameStart && (!_scanner.NameKnown || _wholeFrame))
@@ -338,6 +358,7 @@ public sealed class ClientSession
                 if (result.IsCanceled && _draining) break;
                 _replies.Write(buffer, output, final: result.IsCompleted, out var consumed);
                 input.AdvanceTo(consumed, buffer.End);
+                Volatile.Write(ref _lastInteraction, Environment.TickCount64);
                 var flush = await output.FlushAsync();
                 if (flush.IsCompleted) break; // client gone
                 if (result.IsCompleted)

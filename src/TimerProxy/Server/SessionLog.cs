@@ -16,6 +16,9 @@ internal static partial class SessionLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client {Client} refused: {Reason}")]
     public static partial void Refused(this ILogger logger, EndPoint? client, string reason);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Client {Client} idle for more than {Seconds} s (Proxy:Timeout): closed")]
+    public static partial void ClosedIdle(this ILogger logger, EndPoint? client, long seconds);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Client protocol error: {Error}")]
     public static partial void ProtocolError(this ILogger logger, string error);
 

@@ -36,6 +36,12 @@ public sealed class TimerCommandMerger(ReplyPipeline replies, ReplicaWait? wait 
 
     /// <summary>A request Redis answers was written upstream (after what was gathered: <see cref="Send"/> first);
     /// a WAIT follows it when it was a held timer write.</summary>
+    /// <summary>How many requests Redis answers have been sent (read by the idle check, on another thread).</summary>
+    public long SentCount => Volatile.Read(ref _sent);
+
+    /// <summary>Replies answer requests one to one (not subscribed, MONITOR, CLIENT REPLY OFF/SKIP).</summary>
+    public bool RepliesCounted => Volatile.Read(ref _repliesCounted);
+
     public void Sent(PipeWriter output)
     {
         _sent++;

@@ -77,6 +77,7 @@ public class OptionsTests
     [InlineData("--wait-replicas=-1", "Timers:WaitReplicas must be 0..1000, not -1")]
     [InlineData("--Proxy:EpollThreads=0", "Proxy:EpollThreads must be 1..256, not 0")]
     [InlineData("--Proxy:Port=70000", "Proxy:Port must be 0..65535, not 70000")]
+    [InlineData("--timeout=-1", "Proxy:Timeout must be 0..2000000000, not -1")]
     [InlineData("--maxclients=0", "Proxy:MaxClients must be 1..1000000, not 0")]
     [InlineData("--metrics-port=70000", "Proxy:Metrics:Port must be 0..65535, not 70000")]
     [InlineData("--metrics-address=localhost", "Proxy:Metrics:Address must be an IP address (0.0.0.0 or :: for all), not 'localhost'")]

@@ -57,6 +57,9 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
     /// <summary>True once a reply could not be framed (not RESP, or nested deeper than the scanner follows): nothing is rewritten any more.</summary>
     public bool Lost => _lost;
 
+    /// <summary>How many replies have come (read by the idle check, on another thread).</summary>
+    public long Replied => Volatile.Read(ref _next);
+
     /// <summary>Called by the request side before the request's bytes are flushed upstream.</summary>
     public void Expect(in ReplyExpectation expectation) => _expected.Enqueue(expectation);
 
