@@ -45,6 +45,18 @@ public static class TimerCommandRewriter
         return true;
     }
 
+    /// <summary>TIMER.STATS with <paramref name="extraArguments"/> after its name (the function answers the arity error).</summary>
+    public static void WriteStats(long extraArguments, (string Name, long Value)[] figures, IBufferWriter<byte> output)
+    {
+        var argv = new List<byte[]>(1 + 2 * figures.Length) { Encoding.ASCII.GetBytes(extraArguments.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+        foreach (var (name, value) in figures)
+        {
+            argv.Add(Encoding.ASCII.GetBytes(name));
+            argv.Add(Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        Write(output, "timer_stats", [], argv);
+    }
+
     public static bool Type(List<byte[]> args, int db, IBufferWriter<byte> output)
     {
         Write(output, "timer_type", [args[1]], []);

@@ -25,9 +25,10 @@ public sealed class MetricsEndpoint(ProxyMetrics metrics, UpstreamConnector conn
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // TIMER.STATS reports it too, with or without a metrics port.
+        metrics.ObserveUpstream(() => connector.LastReached);
         var o = options.Value.Metrics;
         if (o.Port == 0) return Task.CompletedTask;
-        metrics.ObserveUpstream(() => connector.LastReached);
         var registry = Prometheus.Metrics.NewCustomRegistry();
         DotNetStats.Register(registry);
         var version = typeof(MetricsEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";

@@ -24,7 +24,9 @@ public sealed class ProxyMetrics
     public UpDownCounter<long> ClientsConnected { get; }
     public Counter<long> ClientConnections { get; }
 
-    // Read when the gauges are collected; set by whoever knows the figure (the scheduler, the upstream connector).
+    // Read when the gauges are collected (and by TIMER.STATS); set by whoever knows the figure (the scheduler, the
+    // upstream connector).
+    private volatile Func<long> _fired = () => 0, _fireErrors = () => 0, _staleSkipped = () => 0;
     private volatile Func<long> _scheduled = () => 0;
     private volatile Func<bool> _leader = () => false;
     private volatile Func<bool> _upstreamUp = () => false;
@@ -54,11 +56,57 @@ public sealed class ProxyMetrics
             description: "1 when the proxy's last connection to Redis (a client's, the scheduler's, the start-up probe's) was made, else 0.");
     }
 
-    public void ObserveScheduler(Func<long> scheduled, Func<bool> leader)
+    private long _created, _killed, _clientsConnected, _clientConnections;
+
+    public void ObserveScheduler(Func<long> fired, Func<long> fireErrors, Func<long> staleSkipped, Func<long> scheduled, Func<bool> leader)
     {
+        _fired = fired;
+        _fireErrors = fireErrors;
+        _staleSkipped = staleSkipped;
         _scheduled = scheduled;
         _leader = leader;
     }
+
+    public void Created(long n)
+    {
+        Interlocked.Add(ref _created, n);
+        TimersCreated.Add(n);
+    }
+
+    public void Killed(long n)
+    {
+        Interlocked.Add(ref _killed, n);
+        TimersKilled.Add(n);
+    }
+
+    public void ClientOpened()
+    {
+        Interlocked.Increment(ref _clientConnections);
+        Interlocked.Increment(ref _clientsConnected);
+        ClientConnections.Add(1);
+        ClientsConnected.Add(1);
+    }
+
+    public void ClientClosed()
+    {
+        Interlocked.Decrement(ref _clientsConnected);
+        ClientsConnected.Add(-1);
+    }
+
+    /// <summary>TIMER.STATS: the figures above under their Prometheus names without the prefix and suffix, in this order.</summary>
+    public (string Name, long Value)[] Snapshot() =>
+    [
+        ("timers_fired", _fired()),
+        ("timer_fire_errors", _fireErrors()),
+        ("timers_stale_skipped", _staleSkipped()),
+        ("timers_created", Interlocked.Read(ref _created)),
+        ("timers_killed", Interlocked.Read(ref _killed)),
+        ("timers_scheduled", _scheduled()),
+        ("scheduler_leader", _leader() ? 1 : 0),
+        ("clients_connected", Interlocked.Read(ref _clientsConnected)),
+        ("client_connections", Interlocked.Read(ref _clientConnections)),
+        ("upstream_up", _upstreamUp() ? 1 : 0),
+    ];
 
     public void ObserveUpstream(Func<bool> up) => _upstreamUp = up;
 }

@@ -62,7 +62,8 @@ public sealed class TimerScheduler : IHostedService, IAsyncDisposable, ITimerAct
         _reconciler = new Reconciler(library, loader, _queue, databases, _feed, _clock, settings, _wakeReconcile, WentIdle, ActiveAgain, logger);
         _accounting = new FireAccounting(_queue, _feed, () => _reconciler.Passes, _wakeFire, metrics, logger);
         _lease = new FireLease(settings, () => !_active, _wakeFire, logger);
-        metrics.ObserveScheduler(() => _queue.Count, () => _lease.IsHeld);
+        metrics.ObserveScheduler(() => _accounting.Fired, () => _accounting.FunctionErrors, () => _accounting.StaleSkipped,
+            () => _queue.Count, () => _lease.IsHeld);
         _fireLoop = new FireLoop(_fire, _queue, _accounting, _clock, settings, _lease, () => connector.FailingOver, _wakeFire, logger);
     }
 

@@ -34,8 +34,7 @@ public sealed class ClientConnectionHandler(
 
     public override async Task OnConnectedAsync(ConnectionContext client)
     {
-        metrics.ClientConnections.Add(1);
-        metrics.ClientsConnected.Add(1);
+        metrics.ClientOpened();
         int open = Interlocked.Increment(ref _open);
         try
         {
@@ -51,7 +50,7 @@ public sealed class ClientConnectionHandler(
         finally
         {
             Interlocked.Decrement(ref _open);
-            metrics.ClientsConnected.Add(-1);
+            metrics.ClientClosed();
         }
     }
 

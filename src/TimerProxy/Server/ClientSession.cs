@@ -49,6 +49,7 @@ public sealed class ClientSession
         _timers = timers;
         _db = initialDb;
         _replies = new ReplyPipeline(logger, replicaWait, metrics);
+        _metrics = metrics;
         _merger = new TimerCommandMerger(_replies, replicaWait);
         _client = client;
         _upstream = upstream;
@@ -76,6 +77,7 @@ public sealed class ClientSession
         await Task.WhenAll(requests, replies);
     }
 
+    private readonly ProxyMetrics? _metrics;
     private long _lastInteraction = Environment.TickCount64;
     private int _closing;
     private Action? _close;
@@ -302,6 +304,13 @@ public sealed class ClientSession
         }
         SendMerged(output);
         var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
+        if (_command == CommandTable.TimerStats)
+        {
+            RespWriter.WriteRaw(output, before);
+            TimerCommandRewriter.WriteStats(args.Count - 1, _metrics?.Snapshot() ?? [], output);
+            _merger.Expect(ReplyAction.RewriteInfo);
+            return Handled.Rewritten;
+        }
         if (_command.Has(CommandFlags.SelectsDatabase))
         {
             if (args.Count == 2 && RespInteger.TryParse(args[1], out long db) && db is >= 0 and <= int.MaxValue) _db = (int)db;

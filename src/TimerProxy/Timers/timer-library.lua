@@ -364,6 +364,16 @@ local function int(n) return ':' .. string.format('%.0f', n) .. '\r\n' end
 -- Payload: "n" (no such key), "e<error text>", or "v<count>:<offset of the loop value>\r\n<RESP2 elements>".
 local function info_reply(payload) return { map = { [INFO_MAGIC] = payload } } end
 
+-- TIMER.STATS: the proxy's own figures, which it passes in. ARGV: the count of the client's arguments after the
+-- name, then name, value, ... Payload: "s<count>\r\n<RESP2 elements>", written by the proxy as a flat array
+-- (RESP2) or a map (RESP3).
+local function timer_stats(keys, args)
+  if args[1] ~= '0' then return info_reply("eERR wrong number of arguments for 'timer.stats' command") end
+  local parts = {}
+  for i = 2, #args - 1, 2 do parts[#parts + 1] = bulk(args[i]) .. int(tonumber(args[i + 1])) end
+  return info_reply('s' .. (2 * #parts) .. '\r\n' .. table.concat(parts))
+end
+
 -- KEYS: id.
 local function timer_info(keys, args)
   if #keys ~= 1 or #args ~= 0 then
@@ -522,6 +532,7 @@ redis.register_function{function_name='timer_batch', callback=timer_batch}
 redis.register_function{function_name='timer_kills', callback=timer_kills, flags={'allow-oom'}}
 redis.register_function{function_name='timer_kill', callback=timer_kill, flags={'allow-oom'}}
 redis.register_function{function_name='timer_info', callback=timer_info, flags={'no-writes', 'allow-stale'}}
+redis.register_function{function_name='timer_stats', callback=timer_stats, flags={'no-writes', 'allow-stale'}}
 redis.register_function{function_name='timer_type', callback=timer_type, flags={'no-writes', 'allow-stale'}}
 -- RENAME and MOVE are not refused under maxmemory by Redis either.
 redis.register_function{function_name='timer_rename', callback=timer_rename, flags={'allow-oom'}}

@@ -10,7 +10,7 @@ namespace RedisTimer.Proxy.Server.Replies;
 /// Redis 7.0's Lua emits a map in hash order, and a one-entry map has no order to lose. Its header tells the
 /// client's protocol: <c>%1</c> (RESP3) or <c>*2</c> (RESP2, a map flattened). Payloads: <c>n</c> (no such
 /// timer), <c>e&lt;error&gt;</c>, <c>v&lt;count&gt;:&lt;offset of loop&gt;\r\n&lt;RESP2 elements&gt;</c> (TIMER.INFO),
-/// and <c>b&lt;token&gt;:&lt;replies&gt;</c> (a timer_batch call).
+/// <c>b&lt;token&gt;:&lt;replies&gt;</c> (a timer_batch call) and <c>s&lt;count&gt;\r\n&lt;RESP2 elements&gt;</c> (TIMER.STATS).
 /// </summary>
 /// <remarks>
 /// Read only at a frame start where such a reply is expected. Every proper prefix of the marked header is an
@@ -46,7 +46,7 @@ public static class MarkedReply
         if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8)) return reader.Remaining > 20 ? Match.No : Match.NeedMore;
         if (!RespInteger.TryParse(digits, out long length) || length < 1) return Match.No;
         if (!reader.TryPeek(out byte kind)) return Match.NeedMore;
-        if (kind is not ((byte)'n' or (byte)'e' or (byte)'v' or (byte)'b')) return Match.No;
+        if (kind is not ((byte)'n' or (byte)'e' or (byte)'v' or (byte)'b' or (byte)'s')) return Match.No;
         header = new Header(first == (byte)'%', kind, reader.Consumed, length);
         return Match.Yes;
     }
@@ -93,6 +93,20 @@ public static class MarkedReply
     /// <summary>TIMER.INFO's header: a flat array (RESP2) or a map of half as many entries (RESP3).</summary>
     public static void WriteInfoHeader(int count, bool resp3, IBufferWriter<byte> output) =>
         RespWriter.WriteMapHeader(output, count / 2, resp3);
+
+    /// <summary>For an <c>s</c> payload (TIMER.STATS): its element count and where its RESP2 elements start.</summary>
+    public static bool TryReadStatsCount(in ReadOnlySequence<byte> payload, out int count, out long elementsStart)
+    {
+        count = 0;
+        elementsStart = 0;
+        var reader = new SequenceReader<byte>(payload);
+        reader.Advance(1); // 's'
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8)) return false;
+        if (!RespInteger.TryParse(digits, out long c) || c < 0 || c > int.MaxValue || c % 2 != 0) return false;
+        count = (int)c;
+        elementsStart = reader.Consumed;
+        return true;
+    }
 
     /// <summary>For a <c>b</c> payload: the replies of the merged TIMER.NEWs, in RESP.</summary>
     public static bool TryReadBatchReplies(in ReadOnlySequence<byte> payload, out ReadOnlySequence<byte> replies)

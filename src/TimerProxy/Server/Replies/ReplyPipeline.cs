@@ -226,6 +226,18 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             EndFrame();
             return Start.Handled;
         }
+        if (header.Kind == (byte)'s')
+        {
+            if (rest.Length < header.FrameLength) return NeedMore(final);
+            var stats = rest.Slice(header.PayloadStart, header.PayloadLength);
+            if (!MarkedReply.TryReadStatsCount(stats, out int entries, out long statsStart)) return Start.Scan;
+            Flush(ref reader, ref pending, output);
+            RespWriter.WriteMapHeader(output, entries / 2, header.Resp3);
+            RespWriter.WriteRaw(output, stats.Slice(statsStart));
+            Skip(ref reader, ref pending, header.FrameLength);
+            EndFrame();
+            return Start.Handled;
+        }
         var payload = rest.Slice(header.PayloadStart, Math.Min(rest.Length - header.PayloadStart, header.PayloadLength));
         var counts = MarkedReply.TryReadInfoCounts(payload, out int count, out long loopAt, out long elementsStart);
         if (counts == MarkedReply.Match.NeedMore) return NeedMore(final);
@@ -299,8 +311,8 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         Span<byte> head = stackalloc byte[2];
         reply.Slice(0, 2).CopyTo(head);
         if (!Counted(head[0], head[1], counts)) return;
-        if (counts == TimerCount.New) metrics.TimersCreated.Add(1);
-        else metrics.TimersKilled.Add(1);
+        if (counts == TimerCount.New) metrics.Created(1);
+        else metrics.Killed(1);
     }
 
     // The merged call's replies, one line each (":1", ":0" or an error, which holds no line break).
@@ -316,8 +328,8 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             if (Counted(a, b, counts)) n++;
         }
         if (n == 0) return;
-        if (counts == TimerCount.New) metrics!.TimersCreated.Add(n);
-        else metrics!.TimersKilled.Add(n);
+        if (counts == TimerCount.New) metrics!.Created(n);
+        else metrics!.Killed(n);
     }
 
     /// <summary>The reply to the proxy's WAIT: hidden, and what it held released (or replaced).</summary>
