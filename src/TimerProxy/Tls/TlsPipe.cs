@@ -25,9 +25,9 @@ public sealed class TlsPipe : ITransportPipe
     private readonly SslStream _tls;
     private readonly Pipe _received;
     private readonly Pipe _toSend;
-    private readonly Func<Exception, Exception> _receiveError;
+    private readonly Func<Exception, Exception?> _receiveError;
 
-    public TlsPipe(Socket socket, SslStream tls, PipeOptions receiveOptions, PipeOptions sendOptions, Func<Exception, Exception> receiveError)
+    public TlsPipe(Socket socket, SslStream tls, PipeOptions receiveOptions, PipeOptions sendOptions, Func<Exception, Exception?> receiveError)
     {
         _socket = socket;
         _tls = tls;

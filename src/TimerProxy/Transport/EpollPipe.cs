@@ -41,7 +41,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
     private readonly EpollLoop _loop;
     private readonly Pipe _received;
     private readonly Pipe _toSend;
-    private readonly Func<Exception, Exception> _receiveError;
+    private readonly Func<Exception, Exception?> _receiveError;
     private readonly TaskCompletionSource _receiving = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _sending = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action _onSendData;
@@ -63,7 +63,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
     private MemoryHandle[]? _pins;
 
     public EpollPipe(Socket socket, EpollLoop loop, PipeOptions receiveOptions, PipeOptions sendOptions,
-        Func<Exception, Exception> receiveError)
+        Func<Exception, Exception?> receiveError)
     {
         _socket = socket;
         _fd = (int)socket.Handle;
@@ -178,7 +178,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
                 {
                     // An error read here is not reported again (a reset is consumed by the read that sees it): it
                     // ends the receiving side once the data before it has been handed on.
-                    _pendingReceiveError = _receiveError(new SocketException(errno));
+                    _pendingReceiveError = _receiveError(new SocketException(errno)) ?? EndOfStream;
                 }
                 // (0 or EAGAIN with bytes queued cannot happen; were it to, the next readiness event tells.)
             }
@@ -220,6 +220,9 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
 
     private Exception? _pendingReceiveError;
 
+    // A pending error that the owner maps to a plain end of the stream (receiveError returned null).
+    private static readonly Exception EndOfStream = new IOException("end of stream");
+
     private Exception? TakePendingReceiveError()
     {
         var error = _pendingReceiveError;
@@ -257,7 +260,7 @@ internal sealed class EpollPipe : ITransportPipe, EpollLoop.IHandler
     {
         if (_receiveDone) return;
         _receiveDone = true;
-        _received.Writer.Complete(error);
+        _received.Writer.Complete(ReferenceEquals(error, EndOfStream) ? null : error);
         _receiving.TrySetResult();
         UpdateInterest();
     }

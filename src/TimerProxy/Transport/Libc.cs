@@ -28,6 +28,7 @@ internal static unsafe partial class Libc
 
     public const int EINTR = 4;
     public const int EAGAIN = 11;
+    public const int ECONNRESET = 104;
 
     /// <summary>struct epoll_event is packed on x86-64: 4 bytes of events, then 8 of data.</summary>
     [StructLayout(LayoutKind.Sequential, Pack = 4)]

@@ -26,10 +26,10 @@ public sealed class SocketPipe : ITransportPipe
     private readonly Socket _socket;
     private readonly Pipe _received;
     private readonly Pipe _toSend;
-    private readonly Func<Exception, Exception> _receiveError;
+    private readonly Func<Exception, Exception?> _receiveError;
     private GatherSender? _gather;
 
-    public SocketPipe(Socket socket, PipeOptions receiveOptions, PipeOptions sendOptions, Func<Exception, Exception> receiveError)
+    public SocketPipe(Socket socket, PipeOptions receiveOptions, PipeOptions sendOptions, Func<Exception, Exception?> receiveError)
     {
         _socket = socket;
         _received = new Pipe(receiveOptions);

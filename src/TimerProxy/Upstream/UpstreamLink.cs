@@ -47,7 +47,14 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
         : (SocketPipe.Options(ReceiveOptions.PauseWriterThreshold, ReceiveOptions.ResumeWriterThreshold, reader: continueOn, writer: PipeScheduler.Inline),
            SocketPipe.Options(SendOptions.PauseWriterThreshold, SendOptions.ResumeWriterThreshold, reader: PipeScheduler.Inline, writer: continueOn));
 
-    private static Exception ReceiveError(Exception e) => new IOException("upstream connection failed: " + e.Message, e);
+    // Redis resetting the connection (it closed with the client's request bytes unread: a protocol error, an
+    // unauthenticated client's oversized request) ends the stream after what it sent: a pipe completed with an
+    // exception throws at the next read and loses the replies still buffered, which the client must get.
+    private static Exception? ReceiveError(Exception e) =>
+        (e as SocketException ?? e.InnerException as SocketException) is { } reset
+        && (reset.SocketErrorCode == SocketError.ConnectionReset || reset.NativeErrorCode == Libc.ECONNRESET) // the epoll loops' carry errno
+            ? null
+            : new IOException("upstream connection failed: " + e.Message, e);
 
     /// <summary>What Redis sends.</summary>
     public PipeReader Input => _pipe.Input;

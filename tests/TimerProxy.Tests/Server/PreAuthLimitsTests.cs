@@ -13,12 +13,16 @@ public sealed class PreAuthLimitsTests : IDisposable
 
     public void Dispose() => _redis.Dispose();
 
-    // A bulk announced as 20 KiB is refused on its header, before its body is sent.
+    // A bulk announced as 20 KiB is refused on its header, before its body is sent (or with the body sent too).
     public static TheoryData<string, byte[]> Requests => new()
     {
         { "11 arguments", RawClient.Command(["SET", "k", "v", "a", "b", "c", "d", "e", "f", "g", "h"]) },
         { "a 20 KiB bulk", "*2\r\n$4\r\nECHO\r\n$20000\r\n"u8.ToArray() },
         { "a 20 KiB bulk after a PING", "*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n"u8.ToArray() },
+        // Sent whole: Redis closes with the rest of it unread and its connection is reset; its replies before that
+        // must still reach the client (a pipe completed with the reset lost them).
+        { "a whole 20 KiB bulk after a PING", [.. RawClient.Command("PING"), .. RawClient.Command("SET", "k", new string('x', 20_000))] },
+        { "a whole 20 KiB bulk", RawClient.Command("ECHO", new string('x', 20_000)) },
     };
 
     [Theory]
