@@ -45,8 +45,13 @@ public class TimerFiringTests(TimerFixture fx) : IClassFixture<TimerFixture>
         // Ideal 10 fires (the module's own drift makes it 9-10); wide margins for a loaded machine.
         Assert.InRange(fires.Count, 5, 11);
         Assert.All(fires, f => Assert.Equal(1, f.Exists)); // re-armed before the function ran
+        // The next due time is an interval after the proxy sent the fire, so a fire that waited in a busy Redis is
+        // followed by the next one that much sooner (82 ms after, once, on a loaded run). What holds however loaded:
+        // no two runs together (a repeated fire), and the runs span their intervals, less one for the first's wait.
         for (int i = 1; i < fires.Count; i++)
-            Assert.True(fires[i].Us - fires[i - 1].Us >= 90_000, $"fires {i - 1} and {i} only {(fires[i].Us - fires[i - 1].Us) / 1000.0} ms apart");
+            Assert.True(fires[i].Us - fires[i - 1].Us >= 20_000, $"fires {i - 1} and {i} only {(fires[i].Us - fires[i - 1].Us) / 1000.0} ms apart");
+        long spanUs = fires[^1].Us - fires[0].Us;
+        Assert.True(spanUs >= 100_000L * (fires.Count - 2), $"{fires.Count} fires within {spanUs / 1000.0} ms");
 
         // Fires are atomic with the re-arm, so nothing can come after the KILL's reply.
         await Task.Delay(500);
