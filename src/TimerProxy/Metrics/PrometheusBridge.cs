@@ -5,9 +5,10 @@ namespace RedisTimer.Proxy.Metrics;
 
 /// <summary>
 /// Feeds the instruments of <see cref="ProxyMetrics"/> into a prometheus-net registry, typed as Prometheus expects:
-/// a .NET counter becomes a Prometheus counter (prometheus-net's own MeterAdapter makes every counter a gauge, and
-/// sorts and copies the tags of each measurement), an up-down counter or an observable gauge a gauge, a histogram a
-/// histogram. A measurement costs one call of the listener and one interlocked add.
+/// an observable counter becomes a Prometheus counter (prometheus-net's own MeterAdapter makes every counter a gauge,
+/// and sorts and copies the tags of each measurement), an observable up-down counter or gauge a gauge, a histogram a
+/// histogram. A histogram measurement costs one call of the listener and one interlocked add; the observed ones are
+/// read at each scrape.
 /// </summary>
 public sealed class PrometheusBridge : IDisposable
 {
@@ -34,7 +35,7 @@ public sealed class PrometheusBridge : IDisposable
     {
         var name = instrument.Name.Replace('.', '_');
         if (instrument.Unit == "s") name += "_seconds";
-        if (instrument is Counter<long> or Counter<int> or Counter<double>) name += "_total";
+        if (instrument is ObservableCounter<long>) name += "_total";
         return name;
     }
 
@@ -44,10 +45,9 @@ public sealed class PrometheusBridge : IDisposable
         var help = instrument.Description ?? instrument.Name;
         return instrument switch
         {
-            Counter<long> or Counter<int> or Counter<double> => new CounterSink(_factory.CreateCounter(name, help)),
+            ObservableCounter<long> => new CounterSink(_factory.CreateCounter(name, help)),
             Histogram<double> => new HistogramSink(_factory.CreateHistogram(name, help, new HistogramConfiguration { Buckets = BucketsFor(instrument) })),
-            UpDownCounter<long> or UpDownCounter<int> => new GaugeSink(_factory.CreateGauge(name, help), add: true),
-            _ => new GaugeSink(_factory.CreateGauge(name, help), add: false),
+            _ => new GaugeSink(_factory.CreateGauge(name, help)),
         };
     }
 
@@ -65,18 +65,15 @@ public sealed class PrometheusBridge : IDisposable
         public abstract void Record(double value);
     }
 
+    // An observed counter reports its total.
     private sealed class CounterSink(Counter counter) : Sink
     {
-        public override void Record(double value) => counter.Inc(value);
+        public override void Record(double value) => counter.IncTo(value);
     }
 
-    private sealed class GaugeSink(Gauge gauge, bool add) : Sink
+    private sealed class GaugeSink(Gauge gauge) : Sink
     {
-        public override void Record(double value)
-        {
-            if (add) gauge.Inc(value);
-            else gauge.Set(value);
-        }
+        public override void Record(double value) => gauge.Set(value);
     }
 
     private sealed class HistogramSink(Histogram histogram) : Sink

@@ -14,18 +14,12 @@ public sealed class ProxyMetrics
 
     public Meter Meter { get; }
 
-    public Counter<long> TimersFired { get; }
-    public Counter<long> FireErrors { get; }
-    public Counter<long> StaleSkipped { get; }
-    public Counter<long> TimersCreated { get; }
-    public Counter<long> TimersKilled { get; }
     public Histogram<double> FireLateness { get; }
     public Histogram<double> FcallDuration { get; }
-    public UpDownCounter<long> ClientsConnected { get; }
-    public Counter<long> ClientConnections { get; }
 
-    // Read when the gauges are collected (and by TIMER.STATS); set by whoever knows the figure (the scheduler, the
-    // upstream connector).
+    // The counters and gauges are observed: read when collected (and by TIMER.STATS) from the one place that counts
+    // them, so nothing is counted twice and counting costs the hot paths an interlocked add at most. Set by whoever
+    // knows the figure (the scheduler, the upstream connector); the rest is counted here.
     private volatile Func<long> _fired = () => 0, _fireErrors = () => 0, _staleSkipped = () => 0;
     private volatile Func<long> _scheduled = () => 0;
     private volatile Func<bool> _leader = () => false;
@@ -34,20 +28,22 @@ public sealed class ProxyMetrics
     public ProxyMetrics(IMeterFactory factory)
     {
         Meter = factory.Create(MeterName, typeof(ProxyMetrics).Assembly.GetName().Version?.ToString());
-        TimersFired = Meter.CreateCounter<long>("redistimer.timers.fired", description: "Timers fired (their function called), failing or not.");
-        FireErrors = Meter.CreateCounter<long>("redistimer.timer.fire_errors", description: "Fires whose function answered with an error.");
-        StaleSkipped = Meter.CreateCounter<long>("redistimer.timers.stale_skipped",
+        Meter.CreateObservableCounter("redistimer.timers.fired", () => _fired(), description: "Timers fired (their function called), failing or not.");
+        Meter.CreateObservableCounter("redistimer.timer.fire_errors", () => _fireErrors(), description: "Fires whose function answered with an error.");
+        Meter.CreateObservableCounter("redistimer.timers.stale_skipped", () => _staleSkipped(),
             description: "Fires not made because the timer had been reset or killed since it was read (the version check).");
-        TimersCreated = Meter.CreateCounter<long>("redistimer.timers.created",
+        Meter.CreateObservableCounter("redistimer.timers.created", () => Interlocked.Read(ref _created),
             description: "TIMER.NEWs answered 1 (created) or 0 (reset) through this proxy, outside MULTI (their EXEC answers there).");
-        TimersKilled = Meter.CreateCounter<long>("redistimer.timers.killed",
+        Meter.CreateObservableCounter("redistimer.timers.killed", () => Interlocked.Read(ref _killed),
             description: "TIMER.KILLs answered 1 (a timer removed) through this proxy, outside MULTI.");
         FireLateness = Meter.CreateHistogram<double>("redistimer.fire.lateness", unit: "s",
             description: "When a fire was sent minus the timer's due time, per fire (Redis's clock).");
         FcallDuration = Meter.CreateHistogram<double>("redistimer.fcall.duration", unit: "s",
             description: "From sending a fire transaction (up to Timers:FireBatchSize FCALLs and their version checks) to its reply.");
-        ClientsConnected = Meter.CreateUpDownCounter<long>("redistimer.clients.connected", description: "Client connections open now.");
-        ClientConnections = Meter.CreateCounter<long>("redistimer.client.connections", description: "Client connections accepted.");
+        Meter.CreateObservableUpDownCounter("redistimer.clients.connected", () => Interlocked.Read(ref _clientsConnected),
+            description: "Client connections open now.");
+        Meter.CreateObservableCounter("redistimer.client.connections", () => Interlocked.Read(ref _clientConnections),
+            description: "Client connections accepted.");
         Meter.CreateObservableGauge("redistimer.timers.scheduled", () => _scheduled(),
             description: "Timers held in the near-future queue of this proxy.");
         Meter.CreateObservableGauge("redistimer.scheduler.leader", () => _leader() ? 1 : 0,
@@ -67,31 +63,20 @@ public sealed class ProxyMetrics
         _leader = leader;
     }
 
-    public void Created(long n)
+    /// <summary>Timer writes that replies reported (<see cref="TimerCount"/> says which).</summary>
+    public void Counted(Server.Replies.TimerCount counts, long n)
     {
-        Interlocked.Add(ref _created, n);
-        TimersCreated.Add(n);
-    }
-
-    public void Killed(long n)
-    {
-        Interlocked.Add(ref _killed, n);
-        TimersKilled.Add(n);
+        if (counts == Server.Replies.TimerCount.New) Interlocked.Add(ref _created, n);
+        else if (counts == Server.Replies.TimerCount.Kill) Interlocked.Add(ref _killed, n);
     }
 
     public void ClientOpened()
     {
         Interlocked.Increment(ref _clientConnections);
         Interlocked.Increment(ref _clientsConnected);
-        ClientConnections.Add(1);
-        ClientsConnected.Add(1);
     }
 
-    public void ClientClosed()
-    {
-        Interlocked.Decrement(ref _clientsConnected);
-        ClientsConnected.Add(-1);
-    }
+    public void ClientClosed() => Interlocked.Decrement(ref _clientsConnected);
 
     /// <summary>TIMER.STATS: the figures above under their Prometheus names without the prefix and suffix, in this order.</summary>
     public (string Name, long Value)[] Snapshot() =>

@@ -24,7 +24,6 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
     {
         metrics.FcallDuration.Record(seconds);
         bool earlier = false;
-        int fired = 0, failed = 0;
         for (int i = 0; i < timers.Count; i++)
         {
             var t = timers[i];
@@ -32,7 +31,6 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
             if (outcome.Result == FireResult.Stale)
             {
                 Interlocked.Increment(ref _staleSkipped);
-                metrics.StaleSkipped.Add(1);
                 // What we held was outdated: reset or killed (its event is on the way, or was missed), or
                 // overtaken by a load that had read the timer before our own last fire re-armed it. Read it
                 // again now rather than leave it to the next reconciliation, up to a second late; but only once
@@ -48,19 +46,15 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
                 continue;
             }
             Interlocked.Increment(ref _fired);
-            fired++;
             metrics.FireLateness.Record(Math.Max(0, sentAtMs - t.DueMs) / 1000);
             if (outcome.Result == FireResult.FiredWithFunctionError)
             {
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
-                failed++;
                 if (logger.IsEnabled(LogLevel.Warning)) logger.FunctionFailed(t.IdText, t.Db, t.FunctionName, outcome.FunctionError);
             }
             if (!outcome.Rearmed.IsEmpty) earlier |= queue.Upsert(outcome.Rearmed);
         }
-        if (fired > 0) metrics.TimersFired.Add(fired);
-        if (failed > 0) metrics.FireErrors.Add(failed);
         if (earlier) wakeFire.Set();
     }
 }

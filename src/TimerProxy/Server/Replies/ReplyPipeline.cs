@@ -310,9 +310,7 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         if (metrics is null || reply.Length < 2) return;
         Span<byte> head = stackalloc byte[2];
         reply.Slice(0, 2).CopyTo(head);
-        if (!Counted(head[0], head[1], counts)) return;
-        if (counts == TimerCount.New) metrics.Created(1);
-        else metrics.Killed(1);
+        if (Counted(head[0], head[1], counts)) metrics.Counted(counts, 1);
     }
 
     // The merged call's replies, one line each (":1", ":0" or an error, which holds no line break).
@@ -327,9 +325,7 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             byte a = first[0], b = first.Length > 1 ? first[1] : line.Slice(1, 1).FirstSpan[0];
             if (Counted(a, b, counts)) n++;
         }
-        if (n == 0) return;
-        if (counts == TimerCount.New) metrics!.Created(n);
-        else metrics!.Killed(n);
+        if (n > 0) metrics!.Counted(counts, n);
     }
 
     /// <summary>The reply to the proxy's WAIT: hidden, and what it held released (or replaced).</summary>
