@@ -20,6 +20,8 @@ public static class CommandTable
     public static readonly CommandInfo TimerInfo = new("TIMER.INFO", -1, WholeFrame | TimerCommand, TimerCommandRewriter.Info, ReplyAction.RewriteInfo);
     /// <summary>The proxy's own figures (no module counterpart); the session writes its call, which carries them.</summary>
     public static readonly CommandInfo TimerStats = new("TIMER.STATS", -1, WholeFrame | TimerCommand, null, ReplyAction.RewriteInfo);
+    /// <summary>The timers of the selected database, a page at a time (no module counterpart).</summary>
+    public static readonly CommandInfo TimerList = new("TIMER.LIST", -1, WholeFrame | TimerCommand, TimerCommandRewriter.List, ReplyAction.RewriteInfo);
     public static readonly CommandInfo Exec = new("EXEC", 1, EndsTransaction);
 
     /// <summary>All entries, as the session reads them.</summary>
@@ -29,6 +31,7 @@ public static class CommandTable
         TimerKill,
         TimerInfo,
         TimerStats,
+        TimerList,
         // Keyspace commands that must know about timers (arity as Redis 7.0's; another arity is Redis's to refuse).
         new("TYPE", 2, WholeFrame | WhileTimersExist, TimerCommandRewriter.Type),
         new("RENAME", 3, WholeFrame | WhileTimersExist, TimerCommandRewriter.Rename),

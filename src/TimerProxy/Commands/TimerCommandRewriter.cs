@@ -45,6 +45,13 @@ public static class TimerCommandRewriter
         return true;
     }
 
+    /// <summary>TIMER.LIST [MATCH pattern] [COUNT n] [CURSOR c]: the function reads the options.</summary>
+    public static bool List(List<byte[]> args, int db, IBufferWriter<byte> output)
+    {
+        Write(output, "timer_list", [Index], [.. args.Skip(1)]);
+        return true;
+    }
+
     /// <summary>TIMER.STATS with <paramref name="extraArguments"/> after its name (the function answers the arity error).</summary>
     public static void WriteStats(long extraArguments, (string Name, long Value)[] figures, IBufferWriter<byte> output)
     {

@@ -4,7 +4,8 @@ using StackExchange.Redis;
 
 namespace RedisTimer.Proxy.Scheduling;
 
-/// <summary>What each fire came to: counted, a failing function logged, a re-armed LOOP timer held again, a stale one re-read.</summary>
+/// <summary>What each fire came to: counted, a failing function logged (a few lines per window, then a count), a re-armed
+/// LOOP timer held again, a stale one re-read.</summary>
 internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long> reconcilePasses, Wakeup wakeFire, ProxyMetrics metrics,
     ILogger logger)
 {
@@ -18,11 +19,29 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
     public long FunctionErrors => Interlocked.Read(ref _functionErrors);
     public long StaleSkipped => Interlocked.Read(ref _staleSkipped);
 
+    private readonly LogWindow _failureLog = new(5, TimeSpan.FromSeconds(10));
+    private readonly LogWindow _outcomeLog = new(1, TimeSpan.FromSeconds(10));
+
+    /// <summary>Logs how many failures went unlogged once their window has passed (the fire loop calls it when idle too).</summary>
+    public void FlushFailureLog()
+    {
+        if (_failureLog.TakeSuppressed() is > 0 and var failures) logger.FunctionFailuresNotLogged(failures, _failureLog.Window.TotalSeconds);
+        if (_outcomeLog.TakeSuppressed() is > 0 and var unkept) logger.OutcomesNotKeptAgain(unkept, _outcomeLog.Window.TotalSeconds);
+    }
+
+    /// <summary>The fire's outcomes could not be kept in Redis (<see cref="FireConnection.LastOutcomeWriteError"/>).</summary>
+    public void OutcomesNotKept(int count, int db, string error)
+    {
+        FlushFailureLog();
+        if (_outcomeLog.Admit()) logger.OutcomesNotKept(count, db, error);
+    }
+
     /// <param name="sentAtMs">When the fire transaction was sent (Redis's clock), for each fire's lateness.</param>
     /// <param name="seconds">From sending it to its reply.</param>
     public void Account(List<ScheduledTimer> timers, ArraySegment<FireOutcome> outcomes, double sentAtMs, double seconds)
     {
         metrics.FcallDuration.Record(seconds);
+        FlushFailureLog();
         bool earlier = false;
         for (int i = 0; i < timers.Count; i++)
         {
@@ -51,7 +70,7 @@ internal sealed class FireAccounting(DueQueue queue, ChangeFeed feed, Func<long>
             {
                 // As in the module, a failing function does not stop anything; unlike it, we say so.
                 Interlocked.Increment(ref _functionErrors);
-                if (logger.IsEnabled(LogLevel.Warning)) logger.FunctionFailed(t.IdText, t.Db, t.FunctionName, outcome.FunctionError);
+                if (_failureLog.Admit() && logger.IsEnabled(LogLevel.Warning)) logger.FunctionFailed(t.IdText, t.Db, t.FunctionName, outcome.FunctionError);
             }
             if (!outcome.Rearmed.IsEmpty) earlier |= queue.Upsert(outcome.Rearmed);
         }

@@ -200,7 +200,37 @@ public sealed class FireConnection(UpstreamConnector connector, ReplicaWait? wai
             }
             if (_wait.Enabled) LastWaitShortfall = Shortfall(await replies.NextAsync(cancel));
             replies.Release();
+            await RecordOutcomesAsync(link, replies, timers, outcomes, nowMs, cancel);
             return outcomes;
+        }
+    }
+
+    /// <summary>After a fire: null when what it came to was kept in Redis (or there was nothing worth keeping); else why not.</summary>
+    public string? LastOutcomeWriteError { get; private set; }
+
+    /// <summary>
+    /// Keeps the fire's outcomes with its timers (<see cref="OutcomeRecord"/>). The timers have fired whatever happens
+    /// here: a refusal (OOM, the library flushed) or a lost connection costs only the record, never the fire's outcomes.
+    /// </summary>
+    private async ValueTask RecordOutcomesAsync(UpstreamLink link, RespReplyReader replies, List<ScheduledTimer> timers,
+        ArraySegment<FireOutcome> outcomes, double nowMs, CancellationToken cancel)
+    {
+        LastOutcomeWriteError = null;
+        int worth = 0;
+        for (int i = 0; i < timers.Count; i++)
+            if (OutcomeRecord.Worth(timers[i], outcomes[i])) worth++;
+        if (worth == 0) return;
+        try
+        {
+            OutcomeRecord.Write(link.Output, timers, outcomes, worth, nowMs);
+            await link.Output.FlushAsync(cancel);
+            LastOutcomeWriteError = await replies.SkipAsync(cancel);
+            replies.Release();
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidDataException or UpstreamUnavailableException)
+        {
+            LastOutcomeWriteError = e is OperationCanceledException ? "no reply in time" : e.Message;
+            await ResetAsync();
         }
     }
 

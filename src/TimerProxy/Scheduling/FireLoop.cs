@@ -27,6 +27,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
             // Another proxy fires; this one keeps its queue current, to take over at once when the lease comes to it.
             if (!lease.IsHeld)
             {
+                accounting.FlushFailureLog();
                 await wake.WaitAsync(1000, stop);
                 continue;
             }
@@ -39,6 +40,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
             queue.TakeDue(clock.NowMs, options.FireBatchSize, due);
             if (due.Count == 0)
             {
+                accounting.FlushFailureLog();
                 // Timed waits are only as fine as the OS timer (about a millisecond, more under load): wait
                 // until shortly before the next due time, then sleep precisely. The fire connection continues on
                 // a thread of the scheduler's own, so the short sleeps there hold up no client.
@@ -58,6 +60,7 @@ internal sealed class FireLoop(FireConnection fire, DueQueue queue, FireAccounti
                     accounting.Account(timers, outcomes, sentAt, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
                     failures = 0;
                     if (fire.LastWaitShortfall is { } shortfall) ReportShortfall(timers.Count, db, shortfall);
+                    if (fire.LastOutcomeWriteError is { } unkept) accounting.OutcomesNotKept(timers.Count, db, unkept);
                 }
                 catch (ReplicasBehindException e)
                 {

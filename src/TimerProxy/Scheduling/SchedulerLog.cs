@@ -8,6 +8,15 @@ internal static partial class SchedulerLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {Id} (db {Db}): function {Function} failed: {Error}")]
     public static partial void FunctionFailed(this ILogger logger, string id, int db, string function, string? error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} more fires failed in the last {Seconds} s without a line each (TIMER.LIST shows a LOOP timer's last error; the db's list timer-tzw:failed keeps the latest 100)")]
+    public static partial void FunctionFailuresNotLogged(this ILogger logger, long count, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "What {Count} fired timers in db {Db} came to was not kept in Redis ({Error}): they fired, but their runs and last outcome are not counted")]
+    public static partial void OutcomesNotKept(this ILogger logger, int count, int db, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The outcomes of {Count} more fire batches were not kept in Redis in the last {Seconds} s")]
+    public static partial void OutcomesNotKeptAgain(this ILogger logger, long count, double seconds);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Firing {Count} timers in db {Db} failed ({Error}); retrying in {Delay} ms")]
     public static partial void FiringFailed(this ILogger logger, int count, int db, string error, double delay);
 

@@ -512,6 +512,102 @@ local function timer_restore(keys, args)
   return r
 end
 
+-- TIMER.LIST [MATCH pattern] [COUNT n] [CURSOR c]: the timers of this db, a page at a time, from a ZSCAN of
+-- the index, so it has SCAN's guarantee (a timer present for the whole iteration is listed at least once) and
+-- its bounded work per call. COUNT is a hint, as SCAN's, and at most LIST_MAX_COUNT: a page of 1000 holds Redis
+-- about 2 ms. KEYS: index. Payload: "r" and the reply in RESP3 (SCAN's [cursor, entries], each entry a map),
+-- which the proxy passes to a RESP3 client as it is and turns into RESP2 (maps flattened, booleans as 1/0,
+-- nulls as nil bulks) for the others.
+local LIST_MAX_COUNT = 1000
+local LIST_FIELDS = { TAG, 'due', 'def', 'runs_ok', 'runs_failed', 'last_at', 'last_late', 'last_err' }
+
+local function nullable_int(v)
+  if v and tonumber(v) then return int(tonumber(v)) end
+  return '_\r\n'
+end
+
+local function timer_list(keys, args)
+  local cursor, match, count = '0', nil, 10
+  for i = 1, #args, 2 do
+    local option, value = string.upper(args[i]), args[i + 1]
+    if value == nil then return info_reply('eERR syntax error') end
+    if option == 'MATCH' then
+      match = value
+    elseif option == 'COUNT' then
+      count = parse_int(value)
+      if not count then return info_reply('eERR value is not an integer or out of range') end
+      if count < 1 then return info_reply('eERR syntax error') end
+    elseif option == 'CURSOR' then
+      if not string.match(value, '^%d+$') or #value > 20 or (#value == 20 and value > '18446744073709551615') then
+        return info_reply('eERR invalid cursor')
+      end
+      cursor = value
+    else
+      return info_reply('eERR syntax error')
+    end
+  end
+  if count > LIST_MAX_COUNT then count = LIST_MAX_COUNT end
+  local call = { 'ZSCAN', keys[1], cursor, 'COUNT', count }
+  if match then
+    call[#call + 1] = 'MATCH'
+    call[#call + 1] = match
+  end
+  local r = redis.pcall(unpack(call))
+  if type(r) == 'table' and r.err then return info_reply('e' .. r.err) end
+  local now = now_ms()
+  local entries = {}
+  for i = 1, #r[2], 2 do
+    local id = r[2][i]
+    local h = redis.pcall('HMGET', id, unpack(LIST_FIELDS))
+    -- An index entry whose key is no timer now (deleted or overwritten directly) is left to reconciliation.
+    if not h.err and h[1] and h[2] and h[3] then
+      local fn, iv, loop = unpack_def(h[3])
+      local remaining = math.floor(tonumber(h[2]) - now)
+      if remaining < 0 then remaining = 0 end
+      local last_error = '_\r\n'
+      if h[8] and h[8] ~= '' then last_error = bulk(h[8]) end
+      entries[#entries + 1] = '%10\r\n' .. bulk('id') .. bulk(id) .. bulk('function') .. bulk(fn)
+        .. bulk('interval') .. int(tonumber(iv)) .. bulk('loop') .. (loop == '1' and '#t\r\n' or '#f\r\n')
+        .. bulk('remaining') .. int(remaining) .. bulk('runs_ok') .. int(tonumber(h[4]) or 0)
+        .. bulk('runs_failed') .. int(tonumber(h[5]) or 0) .. bulk('last_run') .. nullable_int(h[6])
+        .. bulk('last_lateness') .. nullable_int(h[7]) .. bulk('last_error') .. last_error
+    end
+  end
+  return info_reply('r*2\r\n' .. bulk(r[1]) .. '*' .. #entries .. '\r\n' .. table.concat(entries))
+end
+
+-- What each fire came to, written by the scheduler right after the fire transaction (the function's reply is
+-- known only then): a LOOP timer still in the version that fire gave it counts the run (runs_ok, runs_failed)
+-- and keeps the last one (last_at: ms on the Redis clock, last_late: ms after its due time, last_err: '' when it
+-- succeeded); a failed fire of any timer is also kept in a short list of the db's recent failures (one-shot
+-- timers are gone by then), as JSON objects newest first, which lives a day after the last failure. KEYS: the failures list, then the ids.
+-- ARGV: at, then per id: the version of the re-armed LOOP timer ('' for a one-shot), lateness, error
+-- ('' when none), function.
+local FAILURES_KEPT = 100
+local FAILURES_TTL_MS = 86400000
+
+local function timer_outcomes(keys, args)
+  local at = args[1]
+  local failed = {}
+  for i = 2, #keys do
+    local id, j = keys[i], 2 + (i - 2) * 4
+    local ver, late, err, fn = args[j], args[j + 1], args[j + 2], args[j + 3]
+    if ver ~= '' and redis.pcall('HGET', id, 'ver') == ver then
+      redis.call('HINCRBY', id, err == '' and 'runs_ok' or 'runs_failed', 1)
+      redis.call('HSET', id, 'last_at', at, 'last_late', late, 'last_err', err)
+    end
+    if err ~= '' then
+      failed[#failed + 1] = cjson.encode({ id = id, ['function'] = fn, at = tonumber(at), lateness = tonumber(late), error = err })
+    end
+  end
+  if #failed > 0 then
+    redis.call('LPUSH', keys[1], unpack(failed))
+    redis.call('LTRIM', keys[1], 0, FAILURES_KEPT - 1)
+    redis.call('PEXPIRE', keys[1], FAILURES_TTL_MS)
+  end
+  return #failed
+end
+
 -- The scheduler's leader lease (one proxy fires, the others stand by). KEYS: lease key. ARGV: proxy id, lease ms.
 -- Taken when free, renewed when held by this proxy: 1 when it holds the lease now, else 0.
 local function timer_lease(keys, args)
@@ -542,5 +638,7 @@ redis.register_function{function_name='timer_scan', callback=timer_scan, flags={
 redis.register_function{function_name='timer_adopt', callback=timer_adopt}
 redis.register_function{function_name='timer_restore', callback=timer_restore}
 redis.register_function{function_name='timer_unindex', callback=timer_unindex, flags={'allow-oom'}}
+redis.register_function{function_name='timer_list', callback=timer_list, flags={'no-writes', 'allow-stale'}}
+redis.register_function{function_name='timer_outcomes', callback=timer_outcomes}
 redis.register_function{function_name='timer_lease', callback=timer_lease}
 redis.register_function{function_name='timer_release', callback=timer_release, flags={'allow-oom'}}

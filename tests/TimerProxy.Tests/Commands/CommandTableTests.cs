@@ -14,6 +14,7 @@ public class CommandTableTests
         { "TIMER.KILL", -1, WholeFrame | TimerCommand | WritesTimers, true, null },
         { "TIMER.INFO", -1, WholeFrame | TimerCommand, true, ReplyAction.RewriteInfo },
         { "TIMER.STATS", -1, WholeFrame | TimerCommand, false, ReplyAction.RewriteInfo },
+        { "TIMER.LIST", -1, WholeFrame | TimerCommand, true, ReplyAction.RewriteInfo },
         { "TYPE", 2, WholeFrame | WhileTimersExist, true, null },
         { "RENAME", 3, WholeFrame | WhileTimersExist, true, null },
         { "RENAMENX", 3, WholeFrame | WhileTimersExist, true, null },

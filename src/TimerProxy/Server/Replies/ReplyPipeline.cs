@@ -238,6 +238,15 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             EndFrame();
             return Start.Handled;
         }
+        if (header.Kind == (byte)'r')
+        {
+            if (rest.Length < header.FrameLength) return NeedMore(final);
+            Flush(ref reader, ref pending, output);
+            WriteResp3Reply(rest.Slice(header.PayloadStart + 1, header.PayloadLength - 1), header.Resp3, output);
+            Skip(ref reader, ref pending, header.FrameLength);
+            EndFrame();
+            return Start.Handled;
+        }
         var payload = rest.Slice(header.PayloadStart, Math.Min(rest.Length - header.PayloadStart, header.PayloadLength));
         var counts = MarkedReply.TryReadInfoCounts(payload, out int count, out long loopAt, out long elementsStart);
         if (counts == MarkedReply.Match.NeedMore) return NeedMore(final);
@@ -248,6 +257,25 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         Skip(ref reader, ref pending, header.PayloadStart + elementsStart);
         _info.Begin(loopAt, elementsLength, header.Resp3);
         return Start.Handled;
+    }
+
+    /// <summary>A reply the library composed in RESP3, in the client's protocol.</summary>
+    private void WriteResp3Reply(in ReadOnlySequence<byte> reply, bool resp3, IBufferWriter<byte> output)
+    {
+        if (resp3)
+        {
+            RespWriter.WriteRaw(output, reply);
+            return;
+        }
+        var resp2 = new ArrayBufferWriter<byte>((int)Math.Min(reply.Length + 256, int.MaxValue));
+        if (Resp2Fallback.TryWrite(reply, resp2))
+        {
+            output.Write(resp2.WrittenSpan);
+            return;
+        }
+        // Only a library of another version could send this: one error, and the client stays in step.
+        logger.LogError("A reply of the timer library is not RESP3; the client got an error instead");
+        output.Write("-ERR the timer library's reply could not be read\r\n"u8);
     }
 
     /// <summary>At an array's header: the header is copied and its elements are framed (and checked) one by one.</summary>
