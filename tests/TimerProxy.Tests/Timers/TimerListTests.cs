@@ -124,10 +124,10 @@ public class TimerListTests(TimerFixture fx) : IClassFixture<TimerFixture>
         await c.SendAsync([.. create]);
         for (int i = 0; i < total; i++) Assert.Equal(":1\r\n", await c.ReadReplyAsync());
 
-        // A COUNT above the cap is the cap: one call never walks all 2500.
+        // A COUNT above the cap (250) is the cap: one call never walks all 2500.
         var first = await PageAsync(c, 2, "COUNT", "100000");
         Assert.NotEqual("0", first.Cursor);
-        Assert.InRange(first.Entries.Count, 1, 1100);
+        Assert.InRange(first.Entries.Count, 1, 400);
 
         // While paging, timers are killed and created: those present throughout are all listed (SCAN's guarantee).
         var seen = new HashSet<string>();
@@ -143,7 +143,7 @@ public class TimerListTests(TimerFixture fx) : IClassFixture<TimerFixture>
             pages++;
         }
         while (cursor != "0");
-        Assert.InRange(pages, 3, 10);
+        Assert.InRange(pages, 8, 30);
         var missing = Enumerable.Range(pages, total - pages).Select(i => $"{p}:{i}").Where(id => !seen.Contains(id)).ToList();
         Assert.Empty(missing);
         Assert.Equal("+OK\r\n", await c.CallAsync("FLUSHDB"));

@@ -11,7 +11,7 @@ namespace RedisTimer.Proxy.Server.Replies;
 /// client's protocol: <c>%1</c> (RESP3) or <c>*2</c> (RESP2, a map flattened). Payloads: <c>n</c> (no such
 /// timer), <c>e&lt;error&gt;</c>, <c>v&lt;count&gt;:&lt;offset of loop&gt;\r\n&lt;RESP2 elements&gt;</c> (TIMER.INFO),
 /// <c>b&lt;token&gt;:&lt;replies&gt;</c> (a timer_batch call), <c>s&lt;count&gt;\r\n&lt;RESP2 elements&gt;</c> (TIMER.STATS) and
-/// <c>r&lt;a reply in RESP3&gt;</c> (TIMER.LIST), passed on as it is or in its RESP2 form.
+/// <c>l&lt;msgpack&gt;</c> (TIMER.LIST's rows, <see cref="TimerListReply"/>).
 /// </summary>
 /// <remarks>
 /// Read only at a frame start where such a reply is expected. Every proper prefix of the marked header is an
@@ -47,7 +47,7 @@ public static class MarkedReply
         if (!reader.TryReadTo(out ReadOnlySequence<byte> digits, "\r\n"u8)) return reader.Remaining > 20 ? Match.No : Match.NeedMore;
         if (!RespInteger.TryParse(digits, out long length) || length < 1) return Match.No;
         if (!reader.TryPeek(out byte kind)) return Match.NeedMore;
-        if (kind is not ((byte)'n' or (byte)'e' or (byte)'v' or (byte)'b' or (byte)'s' or (byte)'r')) return Match.No;
+        if (kind is not ((byte)'n' or (byte)'e' or (byte)'v' or (byte)'b' or (byte)'s' or (byte)'l')) return Match.No;
         header = new Header(first == (byte)'%', kind, reader.Consumed, length);
         return Match.Yes;
     }

@@ -238,11 +238,11 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             EndFrame();
             return Start.Handled;
         }
-        if (header.Kind == (byte)'r')
+        if (header.Kind == (byte)'l')
         {
             if (rest.Length < header.FrameLength) return NeedMore(final);
             Flush(ref reader, ref pending, output);
-            WriteResp3Reply(rest.Slice(header.PayloadStart + 1, header.PayloadLength - 1), header.Resp3, output);
+            WriteTimerList(rest.Slice(header.PayloadStart + 1, header.PayloadLength - 1), header.Resp3, output);
             Skip(ref reader, ref pending, header.FrameLength);
             EndFrame();
             return Start.Handled;
@@ -259,22 +259,26 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         return Start.Handled;
     }
 
-    /// <summary>A reply the library composed in RESP3, in the client's protocol.</summary>
-    private void WriteResp3Reply(in ReadOnlySequence<byte> reply, bool resp3, IBufferWriter<byte> output)
+    private void WriteTimerList(in ReadOnlySequence<byte> rows, bool resp3, IBufferWriter<byte> output)
     {
-        if (resp3)
+        byte[]? rented = null;
+        ReadOnlySpan<byte> span = rows.FirstSpan;
+        if (!rows.IsSingleSegment)
         {
-            RespWriter.WriteRaw(output, reply);
-            return;
+            rented = ArrayPool<byte>.Shared.Rent((int)rows.Length);
+            rows.CopyTo(rented);
+            span = rented.AsSpan(0, (int)rows.Length);
         }
-        var resp2 = new ArrayBufferWriter<byte>((int)Math.Min(reply.Length + 256, int.MaxValue));
-        if (Resp2Fallback.TryWrite(reply, resp2))
+        try
         {
-            output.Write(resp2.WrittenSpan);
-            return;
+            if (TimerListReply.TryWrite(span, resp3, output)) return;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
         // Only a library of another version could send this: one error, and the client stays in step.
-        logger.LogError("A reply of the timer library is not RESP3; the client got an error instead");
+        logger.LogError("A TIMER.LIST reply of the timer library could not be read; the client got an error instead");
         output.Write("-ERR the timer library's reply could not be read\r\n"u8);
     }
 
