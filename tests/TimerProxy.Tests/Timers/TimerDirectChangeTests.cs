@@ -20,7 +20,7 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
 
         await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["direct:b"])), TimeSpan.FromSeconds(15));
         await Task.Delay(500);
-        Assert.Single((await fx.FiresAsync()).Where(f => f.Keys.SequenceEqual(["direct:b"])));
+        Assert.Single(await fx.FiresAsync(), f => f.Keys.SequenceEqual(["direct:b"]));
         Assert.Equal(":0\r\n", await direct.CallAsync("EXISTS", "direct:b"));
     }
 
@@ -52,7 +52,7 @@ public class TimerDirectChangeTests(NotifyingRedisFixture fx) : IClassFixture<No
         Assert.Equal("+timer-tzw\r\n", await proxied.CallAsync("TYPE", "lua:made"));
 
         await TimerFixture.WaitUntilAsync(async () => (await fx.FiresAsync()).Any(f => f.Keys.SequenceEqual(["lua:made"])), TimeSpan.FromSeconds(15));
-        var fire = Assert.Single((await fx.FiresAsync()).Where(f => f.Keys.SequenceEqual(["lua:made"])));
+        var fire = Assert.Single(await fx.FiresAsync(), f => f.Keys.SequenceEqual(["lua:made"]));
         Assert.Equal(["from-lua"], fire.Args);
         Assert.Equal(0, fire.Exists);
         Assert.Equal(":1\r\n", await proxied.CallAsync("TIMER.KILL", "lua:anchor"));

@@ -20,7 +20,7 @@ public class UpstreamTroubleTests
             string reply = await early.ReadToCloseAsync();
             Assert.StartsWith($"-ERR upstream 127.0.0.1:{port} unavailable: ", reply);
             Assert.EndsWith("\r\n", reply);
-            Assert.Equal(1, reply.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Single(reply.Split("\r\n", StringSplitOptions.RemoveEmptyEntries));
         }
 
         using var redis = new RedisServer(port);
