@@ -9,6 +9,15 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 
 try
 {
+    if (args.Contains(HealthCheck.Switch))
+    {
+        // The HEALTHCHECK of the image: PING the port these settings give the proxy, and say how it went.
+        using var configured = ProxyHost.Build(args.Where(a => a != HealthCheck.Switch).ToArray());
+        var health = await HealthCheck.CheckAsync(ProxyHost.Options(configured));
+        (health.Healthy ? Console.Out : Console.Error).WriteLine($"redistimer: {(health.Healthy ? "healthy" : "unhealthy")}: {health.Message}");
+        return health.Healthy ? 0 : 1;
+    }
+
     using var host = ProxyHost.Build(args);
     ProxyHost.ValidateOptions(host); // before the host starts, so that a bad setting is one line, not a logged failure
     await host.RunAsync();

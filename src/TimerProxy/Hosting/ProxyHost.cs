@@ -96,6 +96,9 @@ public static class ProxyHost
         _ = host.Services.GetRequiredService<IOptions<TimerOptions>>().Value;
     }
 
+    /// <summary>The validated "Proxy" settings of a host built but not started (the health check's).</summary>
+    public static ProxyOptions Options(IHost host) => host.Services.GetRequiredService<IOptions<ProxyOptions>>().Value;
+
     /// <summary>True for a start-up failure caused by a setting: out of range, or not convertible to its type.</summary>
     public static bool IsConfigurationError(Exception e, out string message)
     {

@@ -11,7 +11,7 @@ namespace RedisTimer.Proxy.Tests.Hosting;
 /// <summary>Settings: each default in one place (the options classes), and a bad value stops start-up with one line.</summary>
 public class OptionsTests
 {
-    private static string RepositoryFile(string name)
+    internal static string RepositoryFile(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "RedisTimer.sln"))) return Path.Combine(dir.FullName, name);
