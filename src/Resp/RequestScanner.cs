@@ -11,7 +11,10 @@ public enum RequestEvent
     Name,
     /// <summary>The current frame ended at the reader's position.</summary>
     End,
-    /// <summary>Malformed request: <see cref="RequestScanner.Error"/> says which, in Redis's words.</summary>
+    /// <summary>
+    /// Malformed request: <see cref="RequestScanner.Error"/> says which, in Redis's words. The reader stands at the start
+    /// of the malformed line: the frame's start, or the bulk header's (<see cref="RequestScanner.IsBulkHeaderError"/>).
+    /// </summary>
     Error,
 }
 
@@ -83,9 +86,10 @@ public sealed class RequestScanner
                     reader.TryPeek(out byte first);
                     if (first != (byte)'*') return ReadInline(ref reader);
                     {
+                        long lineStart = reader.Consumed;
                         var status = ReadCountLine(ref reader, ProtocolError.TooBigMultibulkCountString, out long count);
                         if (status != RequestEvent.End) return status;
-                        if (count > _limits.MaxMultibulkLength) return Fail(ProtocolError.InvalidMultibulkLength);
+                        if (count > _limits.MaxMultibulkLength) return Fail(ProtocolError.InvalidMultibulkLength, ref reader, lineStart);
                         ArgumentCount = Math.Max(count, 0);
                         // Redis treats *0 and negative counts as an empty request: nothing runs, nothing replies.
                         if (count <= 0) return RequestEvent.End;
@@ -97,9 +101,10 @@ public sealed class RequestScanner
                 case State.BulkHeader:
                     {
                         if (reader.End) return RequestEvent.NeedMoreData;
+                        long lineStart = reader.Consumed;
                         var status = ReadCountLine(ref reader, ProtocolError.TooBigBulkCountString, out long length);
                         if (status != RequestEvent.End) return status;
-                        if (length < 0 || length > _limits.MaxBulkLength) return Fail(ProtocolError.InvalidBulkLength);
+                        if (length < 0 || length > _limits.MaxBulkLength) return Fail(ProtocolError.InvalidBulkLength, ref reader, lineStart);
                         _argsLeft--;
                         // Redis skips the two bytes after the payload without checking them. (Saturate: under a
                         // raised limit a length near long.MaxValue must wait for data, not overflow.)
@@ -228,6 +233,20 @@ public sealed class RequestScanner
         Error = error;
         return RequestEvent.Error;
     }
+
+    // A line read whole but refused: the reader goes back to its start, like every other error leaves it.
+    private RequestEvent Fail(ProtocolError error, ref SequenceReader<byte> reader, long lineStart)
+    {
+        reader.Rewind(reader.Consumed - lineStart);
+        return Fail(error);
+    }
+
+    /// <summary>
+    /// True for the errors found at a bulk header, inside a multibulk frame whose earlier arguments a caller may have
+    /// streamed on already; the others are found at a frame's start.
+    /// </summary>
+    public static bool IsBulkHeaderError(ProtocolError error) =>
+        error is ProtocolError.InvalidBulkLength or ProtocolError.ExpectedDollar or ProtocolError.TooBigBulkCountString;
 
     private static long IndexOfCrOrNul(in ReadOnlySequence<byte> seq, out bool foundCr)
     {

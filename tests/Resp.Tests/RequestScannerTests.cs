@@ -355,6 +355,28 @@ public class RequestScannerTests
         Assert.Equal(expected, ScanArriving(data, Enumerable.Range(0, data.Length / 4096).Select(i => i * 4096)));
     }
 
+    [Theory]
+    [InlineData("*x\r\n", 0, false)]
+    [InlineData("*2147483648\r\n", 0, false)]                       // refused by the limit after the line was read
+    [InlineData("\"abc\r\n", 0, false)]
+    [InlineData("PING\r\n*-\r\n", 6, false)]
+    [InlineData("*1\r\n$-1\r\n", 4, true)]
+    [InlineData("*1\r\n:1\r\n", 4, true)]
+    [InlineData("*2\r\n$3\r\nSET\r\n$536870913\r\n", 13, true)]
+    [InlineData("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$x\r\n", 20, true)]
+    public void An_error_leaves_the_reader_at_the_malformed_line(string text, int at, bool bulkHeader)
+    {
+        // What a proxy forwards before making Redis refuse the same line itself (ClientSession).
+        var scanner = new RequestScanner();
+        var reader = new SequenceReader<byte>(EveryByte(Bytes(text)));
+        RequestEvent e;
+        while ((e = scanner.Next(ref reader)) is RequestEvent.Name or RequestEvent.End) { }
+
+        Assert.Equal(RequestEvent.Error, e);
+        Assert.Equal(at, reader.Consumed);
+        Assert.Equal(bulkHeader, RequestScanner.IsBulkHeaderError(scanner.Error));
+    }
+
     [Fact]
     public void A_CR_as_type_byte_is_expected_dollar_got_CR()
     {

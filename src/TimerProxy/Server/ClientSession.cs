@@ -147,7 +147,7 @@ public sealed class ClientSession
                     // the upstream stays open until then.
                     _upstreamCloseExpected = true;
                     _stopReadingClient = true;
-                    output.Write(CanonicalMalformedFrame(_scanner.Error, _scanner.ErrorByte));
+                    output.Write(CanonicalMalformedFrame(_scanner.Error, _scanner.ErrorByte, insideFrame: RequestScanner.IsBulkHeaderError(_scanner.Error)));
                     await output.FlushAsync();
                     break;
                 }
@@ -260,7 +260,10 @@ public sealed class ClientSession
 
                 case RequestEvent.Error:
                     SendMerged(output);
-                    RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, frameStart));
+                    // The client's bytes up to the malformed line: at a bulk header, Redis then holds the frame's start
+                    // (and maybe more, streamed through in earlier reads) and the rest written after them must be
+                    // what makes it refuse that header; at a frame's start, a whole malformed frame.
+                    RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, reader.Position));
                     consumed = buffer.End;
                     return ScanOutcome.ProtocolError;
             }
@@ -340,8 +343,17 @@ public sealed class ClientSession
 
     private void SendMerged(PipeWriter output) => _merger.Send(_db, output);
 
-    /// <summary>A minimal frame that makes Redis itself report <paramref name="error"/> and close.</summary>
-    internal static byte[] CanonicalMalformedFrame(ProtocolError error, byte got) => error switch
+    /// <summary>
+    /// Minimal bytes that make Redis itself report <paramref name="error"/> and close: a whole frame, or with
+    /// <paramref name="insideFrame"/> its bad bulk header alone, for a Redis that already holds the frame up to there.
+    /// </summary>
+    internal static byte[] CanonicalMalformedFrame(ProtocolError error, byte got, bool insideFrame = false)
+    {
+        var frame = WholeMalformedFrame(error, got);
+        return insideFrame ? frame["*1\r\n"u8.Length..] : frame;
+    }
+
+    private static byte[] WholeMalformedFrame(ProtocolError error, byte got) => error switch
     {
         ProtocolError.InvalidMultibulkLength => "*x\r\n"u8.ToArray(),
         ProtocolError.InvalidBulkLength => "*1\r\n$x\r\n"u8.ToArray(),
