@@ -23,6 +23,8 @@ public static class CommandTable
     /// <summary>The timers of the selected database, a page at a time (no module counterpart).</summary>
     public static readonly CommandInfo TimerList = new("TIMER.LIST", -1, WholeFrame | TimerCommand, TimerCommandRewriter.List, ReplyAction.RewriteInfo);
     public static readonly CommandInfo Exec = new("EXEC", 1, EndsTransaction);
+    /// <summary>COMMAND INFO / DOCS that name TIMER.* commands get their entries added to Redis's reply.</summary>
+    public static readonly CommandInfo Command = new("COMMAND", -1, WholeFrame);
 
     /// <summary>All entries, as the session reads them.</summary>
     public static readonly IReadOnlyList<CommandInfo> All =
@@ -40,6 +42,7 @@ public static class CommandTable
         new("COPY", -3, WholeFrame | WhileTimersExist, TimerCommandRewriter.Copy),
         new("SCAN", -2, WholeFrame | WhileTimersExist, TimerCommandRewriter.Scan),
         new("RESTORE", -4, WholeFrame | WhileTimersExist, TimerCommandRewriter.Restore),
+        Command,
         // Commands the session follows as they pass.
         new("SELECT", 2, WholeFrame | SelectsDatabase),
         new("RESET", 1, WholeFrame | Resets),

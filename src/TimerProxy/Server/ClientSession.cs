@@ -314,6 +314,14 @@ public sealed class ClientSession
             _merger.Expect(ReplyAction.RewriteInfo);
             return Handled.Rewritten;
         }
+        if (_command == CommandTable.Command)
+        {
+            // Inside MULTI the reply is an EXEC element: Redis's, unchanged.
+            if (args.Count > 2 && !_merger.InTransaction && (Ascii.EqualsIgnoreCase(args[1], "INFO"u8) || Ascii.EqualsIgnoreCase(args[1], "DOCS"u8))
+                && args.Skip(2).Any(name => TimerCommandDocs.Find(name) >= 0))
+                _merger.Expect(Ascii.EqualsIgnoreCase(args[1], "INFO"u8) ? ReplyAction.CommandInfo : ReplyAction.CommandDocs, [.. args.Skip(2)]);
+            return Handled.Forward;
+        }
         if (_command.Has(CommandFlags.SelectsDatabase))
         {
             if (args.Count == 2 && RespInteger.TryParse(args[1], out long db) && db is >= 0 and <= int.MaxValue) _db = (int)db;

@@ -42,6 +42,9 @@ public sealed class TimerCommandMerger(ReplyPipeline replies, ReplicaWait? wait 
     /// <summary>Replies answer requests one to one (not subscribed, MONITOR, CLIENT REPLY OFF/SKIP).</summary>
     public bool RepliesCounted => Volatile.Read(ref _repliesCounted);
 
+    /// <summary>A MULTI is open: replies are +QUEUED until its EXEC.</summary>
+    public bool InTransaction => _inMulti;
+
     public void Sent(PipeWriter output)
     {
         _sent++;
@@ -83,10 +86,10 @@ public sealed class TimerCommandMerger(ReplyPipeline replies, ReplicaWait? wait 
     }
 
     /// <summary>The rewritten request being written has a reply that needs <paramref name="action"/> (TIMER.INFO's).</summary>
-    public void Expect(ReplyAction action)
+    public void Expect(ReplyAction action, byte[][]? names = null)
     {
         if (!_repliesCounted) return; // marked replies are then recognised by their shape
-        replies.Expect(new ReplyExpectation(_sent, action));
+        replies.Expect(new ReplyExpectation(_sent, action, Names: names));
         if (_inMulti && action == ReplyAction.RewriteInfo) _infoInTransaction = true;
     }
 

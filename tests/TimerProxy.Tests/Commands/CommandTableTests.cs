@@ -22,6 +22,7 @@ public class CommandTableTests
         { "COPY", -3, WholeFrame | WhileTimersExist, true, null },
         { "SCAN", -2, WholeFrame | WhileTimersExist, true, null },
         { "RESTORE", -4, WholeFrame | WhileTimersExist, true, null },
+        { "COMMAND", -1, WholeFrame, false, null },
         { "SELECT", 2, WholeFrame | SelectsDatabase, false, null },
         { "RESET", 1, WholeFrame | Resets, false, null },
         { "CLIENT", -2, WholeFrame | MayEndCounting, false, null },

@@ -21,6 +21,10 @@ public enum ReplyAction : byte
     /// replies held since, unchanged when enough replicas acknowledged, else each one that reports a change
     /// replaced by a NOREPLICAS error.</summary>
     ReplicaWait,
+    /// <summary>A COMMAND INFO naming TIMER.* commands: their entries take the place of Redis's nulls.</summary>
+    CommandInfo,
+    /// <summary>A COMMAND DOCS naming TIMER.* commands: their docs are added where they were asked.</summary>
+    CommandDocs,
 }
 
 /// <summary>Which timer writes a reply reports, for the created / killed counters.</summary>
@@ -35,6 +39,7 @@ public enum TimerCount : byte
 
 /// <summary>An expectation for the reply to request number <paramref name="Request"/> (requests Redis answers are
 /// numbered from 0 on each connection). <paramref name="Held"/>: the reply (after its action) is held until the
-/// <see cref="ReplyAction.ReplicaWait"/> that follows it. <paramref name="Counts"/>: the timer writes it reports are counted.</summary>
+/// <see cref="ReplyAction.ReplicaWait"/> that follows it. <paramref name="Counts"/>: the timer writes it reports are counted.
+/// <paramref name="Names"/>: the command names a COMMAND INFO or DOCS asked about.</summary>
 public readonly record struct ReplyExpectation(long Request, ReplyAction Action, int Timers = 0, bool Held = false,
-    TimerCount Counts = TimerCount.None);
+    TimerCount Counts = TimerCount.None, byte[][]? Names = null);

@@ -167,6 +167,8 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             ReplyAction.RewriteInfo => RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: false),
             ReplyAction.SplitBatch => SplitBatch(ref reader, ref pending, output, final, e.Timers, e.Counts),
             ReplyAction.Exec => CheckElements(ref reader, final),
+            ReplyAction.CommandInfo or ReplyAction.CommandDocs =>
+                AddTimerCommands(ref reader, ref pending, output, final, e.Names!, docs: e.Action == ReplyAction.CommandDocs),
             _ => Start.Scan,
         };
     }
@@ -256,6 +258,27 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         MarkedReply.WriteInfoHeader(count, header.Resp3, output);
         Skip(ref reader, ref pending, header.PayloadStart + elementsStart);
         _info.Begin(loopAt, elementsLength, header.Resp3);
+        return Start.Handled;
+    }
+
+    /// <summary>A COMMAND INFO or DOCS reply, taken whole, with the TIMER.* entries added.</summary>
+    private Start AddTimerCommands(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final,
+        byte[][] names, bool docs)
+    {
+        var rest = reader.UnreadSequence;
+        var probe = new RespFrameScanner(Limits);
+        var probeReader = new SequenceReader<byte>(rest);
+        var status = probe.TryScan(ref probeReader, out _);
+        if (status == RespFrameStatus.NeedMoreData) return NeedMore(final);
+        if (status != RespFrameStatus.Complete) return Start.Scan;
+        long length = probeReader.Consumed;
+        var composed = new ArrayBufferWriter<byte>((int)Math.Min(length + 1024, int.MaxValue));
+        // An error (the arguments refused) or anything unexpected goes as Redis sent it.
+        if (!TimerCommandsReply.TryWrite(rest.Slice(0, length), names, docs, composed)) return Start.Scan;
+        Flush(ref reader, ref pending, output);
+        output.Write(composed.WrittenSpan);
+        Skip(ref reader, ref pending, length);
+        EndFrame();
         return Start.Handled;
     }
 
