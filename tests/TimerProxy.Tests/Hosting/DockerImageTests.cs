@@ -25,8 +25,10 @@ public class DockerImageTests
     {
         Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:10.0", Image.From);
         Assert.Equal("/app", Image.WorkDir);
+        Assert.NotNull(Image.Entrypoint);
         Assert.Equal(["dotnet", "RedisTimer.Proxy.dll"], Image.Entrypoint);
         Assert.Equal("$APP_UID", Image.User);
+        Assert.NotNull(Image.HealthCheckCommand);
         Assert.Equal(["dotnet", "RedisTimer.Proxy.dll", "--healthcheck"], Image.HealthCheckCommand);
         Assert.Equal("0.0.0.0", Image.Env["Proxy__ListenAddress"]);
         Assert.Equal("6380", Image.Env["Proxy__Port"]);
