@@ -272,11 +272,9 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         if (status == RespFrameStatus.NeedMoreData) return NeedMore(final);
         if (status != RespFrameStatus.Complete) return Start.Scan;
         long length = probeReader.Consumed;
-        var composed = new ArrayBufferWriter<byte>((int)Math.Min(length + 1024, int.MaxValue));
-        // An error (the arguments refused) or anything unexpected goes as Redis sent it.
-        if (!TimerCommandsReply.TryWrite(rest.Slice(0, length), names, docs, composed)) return Start.Scan;
         Flush(ref reader, ref pending, output);
-        output.Write(composed.WrittenSpan);
+        // An error (the arguments refused) or anything unexpected goes as Redis sent it (TryWrite then writes nothing).
+        if (!TimerCommandsReply.TryWrite(rest.Slice(0, length), names, docs, output)) return Start.Scan;
         Skip(ref reader, ref pending, length);
         EndFrame();
         return Start.Handled;
