@@ -45,27 +45,6 @@ internal static class FuzzRun
         return (int)(h & 0x7FFFFFFF);
     }
 
-    /// <summary>Bytes as a C#-like literal, short enough for a failure message.</summary>
-    public static string Show(ReadOnlySpan<byte> data, int max = 600)
-    {
-        var sb = new StringBuilder("\"");
-        foreach (byte b in data[..Math.Min(data.Length, max)])
-        {
-            sb.Append(b switch
-            {
-                (byte)'\r' => "\\r",
-                (byte)'\n' => "\\n",
-                (byte)'"' => "\\\"",
-                (byte)'\\' => "\\\\",
-                < 32 or >= 127 => $"\\x{b:X2}",
-                _ => ((char)b).ToString(),
-            });
-        }
-        sb.Append('"');
-        if (data.Length > max) sb.Append($"... ({data.Length} bytes)");
-        return sb.ToString();
-    }
-
     /// <summary>Random cut points (ascending, inside 0..length) for a sequence of several segments.</summary>
     public static int[] Cuts(Random rng, int length)
     {

@@ -1,3 +1,4 @@
+using RedisTimer.Testing;
 using System.Buffers;
 using System.Text;
 using static RedisTimer.Resp.Tests.Segments;
@@ -75,9 +76,9 @@ public class RequestScannerPropertyTests
                 Check(whole.Take(events.Count - 1).ToList(), events[..^1], $"arriving cut at {string.Join(",", cuts)}, up to a line too big", data);
             else
                 Check(whole, events, $"arriving cut at {string.Join(",", cuts)}", data);
-            Assert.True(arriving.ExcessRetained == 0, $"held back {arriving.ExcessRetained} bytes over the limit for {FuzzRun.Show(data)}");
+            Assert.True(arriving.ExcessRetained == 0, $"held back {arriving.ExcessRetained} bytes over the limit for {ByteText.Show(data)}");
             long excess = FewestExcessAllocated(data, cuts, limits);
-            Assert.True(excess == 0, $"allocated {excess} bytes over the bound for {FuzzRun.Show(data)}");
+            Assert.True(excess == 0, $"allocated {excess} bytes over the bound for {ByteText.Show(data)}");
         });
     }
 
@@ -104,7 +105,7 @@ public class RequestScannerPropertyTests
 
             var run = ScanArriving(data, cuts, limits);
             Assert.True(run.Events[^1] is { Kind: RequestEvent.Error, Detail: "ERR Protocol error: invalid bulk length" },
-                $"{FuzzRun.Show(data)}: {string.Join(" ", run.Events)}");
+                $"{ByteText.Show(data)}: {string.Join(" ", run.Events)}");
             // Refused in the first call that has the header whole, never waiting for (or holding) payload bytes.
             int firstWithHeader = cuts.Append(data.Length).First(c => c >= headerEnd);
             Assert.Equal(firstWithHeader, run.ArrivedAtError);
@@ -122,7 +123,7 @@ public class RequestScannerPropertyTests
     private static void Check(List<Event> expected, List<Event> actual, string how, byte[] data)
     {
         if (!expected.SequenceEqual(actual))
-            Assert.Fail($"{how}: expected {string.Join(" ", expected)} but got {string.Join(" ", actual)} for {FuzzRun.Show(data)}");
+            Assert.Fail($"{how}: expected {string.Join(" ", expected)} but got {string.Join(" ", actual)} for {ByteText.Show(data)}");
     }
 
     /// <summary>

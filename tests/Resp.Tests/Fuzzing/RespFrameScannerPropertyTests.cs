@@ -1,3 +1,4 @@
+using RedisTimer.Testing;
 using System.Buffers;
 using static RedisTimer.Resp.Tests.Segments;
 
@@ -49,7 +50,7 @@ public class RespFrameScannerPropertyTests
             {
                 var steps = ScanWhole(Single(reply.Bytes[..length]));
                 Assert.True(steps is [{ Status: RespFrameStatus.NeedMoreData }],
-                    $"prefix of {length} bytes of {FuzzRun.Show(reply.Bytes)}: {string.Join(" ", steps)}");
+                    $"prefix of {length} bytes of {ByteText.Show(reply.Bytes)}: {string.Join(" ", steps)}");
             }
         });
     }
@@ -68,7 +69,7 @@ public class RespFrameScannerPropertyTests
             Check(whole, ScanArriving(data, cuts), $"calls cut at {string.Join(",", cuts)}", data);
             // The default limits keep every level inline: not a byte is allocated, whatever the input.
             long allocated = FewestAllocated(() => ScanArriving(data, cuts, measure: true));
-            Assert.True(allocated == 0, $"{allocated} bytes allocated scanning {FuzzRun.Show(data)}");
+            Assert.True(allocated == 0, $"{allocated} bytes allocated scanning {ByteText.Show(data)}");
         });
     }
 
@@ -112,9 +113,9 @@ public class RespFrameScannerPropertyTests
             bool fits = ulong.TryParse(number, out ulong n) && n <= (ulong)(type is '$' or '=' or '!' ? limits.MaxBulkLength : limits.MaxAggregateCount);
             var last = steps[^1];
             if (fits)
-                Assert.True(last.Status is RespFrameStatus.NeedMoreData or RespFrameStatus.Invalid, $"{FuzzRun.Show(data)}: {last}");
+                Assert.True(last.Status is RespFrameStatus.NeedMoreData or RespFrameStatus.Invalid, $"{ByteText.Show(data)}: {last}");
             else
-                Assert.True(last.Status == RespFrameStatus.Invalid && last.At < header.Length, $"{FuzzRun.Show(data)} refused late: {last}");
+                Assert.True(last.Status == RespFrameStatus.Invalid && last.At < header.Length, $"{ByteText.Show(data)} refused late: {last}");
             if (fits && type is '$' or '=' or '!') Assert.Equal(RespFrameStatus.NeedMoreData, last.Status);
         });
     }
@@ -124,7 +125,7 @@ public class RespFrameScannerPropertyTests
     private static void Check(List<Step> expected, List<Step> actual, string how, byte[] data)
     {
         if (!expected.SequenceEqual(actual))
-            Assert.Fail($"{how}: expected {string.Join(" ", expected)} but got {string.Join(" ", actual)} for {FuzzRun.Show(data)}");
+            Assert.Fail($"{how}: expected {string.Join(" ", expected)} but got {string.Join(" ", actual)} for {ByteText.Show(data)}");
     }
 
     /// <summary>Frames from the start of one buffer until it runs out or is invalid.</summary>

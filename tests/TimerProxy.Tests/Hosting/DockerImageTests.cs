@@ -245,19 +245,7 @@ public class DockerImageTests
 
         public void Dispose()
         {
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    Signals.Send(_process.Id, Signals.SIGTERM);
-                    if (!_process.WaitForExit(10_000))
-                    {
-                        Signals.Send(_process.Id, Signals.SIGKILL);
-                        _process.WaitForExit(5_000);
-                    }
-                }
-            }
-            catch (InvalidOperationException) { }
+                Signals.Stop(_process);
             _process.Dispose();
             try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }

@@ -14,6 +14,21 @@ public static class Signals
 
     public static bool IsAlive(int pid) => SysKill(pid, 0) == 0;
 
+    /// <summary>Stops a process the tests started: SIGTERM (a graceful shutdown), then SIGKILL if it is still
+    /// running after 10 s. Nothing happens to one that has already exited.</summary>
+    public static void Stop(System.Diagnostics.Process process)
+    {
+        try
+        {
+            if (process.HasExited) return;
+            Send(process.Id, SIGTERM);
+            if (process.WaitForExit(10_000)) return;
+            Send(process.Id, SIGKILL);
+            process.WaitForExit(5_000);
+        }
+        catch (InvalidOperationException) { } // never started
+    }
+
     /// <summary>Resident memory of a process, from /proc.</summary>
     public static long RssBytes(int pid)
     {

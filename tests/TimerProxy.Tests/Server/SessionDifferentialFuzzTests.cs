@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using RedisTimer.Proxy.Tests.Infrastructure;
 using RedisTimer.Resp;
+using RedisTimer.Testing;
 using Xunit.Abstractions;
 
 namespace RedisTimer.Proxy.Tests.Server;
@@ -25,6 +26,7 @@ namespace RedisTimer.Proxy.Tests.Server;
 public class SessionDifferentialFuzzTests(ITestOutputHelper output)
 {
     private const int DefaultSeed = 7_2026;
+    internal const int MaxShown = 2000; // bytes of a session or its replies shown in a failure
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(5);
 
     [Fact]
@@ -52,7 +54,7 @@ public class SessionDifferentialFuzzTests(ITestOutputHelper output)
             {
                 string minimal = await MinimiseAsync(proxy.Port, direct.Port, session);
                 Assert.Fail($"sequence {i} of seed {seed} (rerun with SESSION_FUZZ_SEED={seed}) differs:\n" +
-                    $"sent {Show(session.Bytes)}\nin chunks {string.Join(",", chunks.Select(c => c.Length))}\n" +
+                    $"sent {ByteText.Show(session.Bytes, MaxShown)}\nin chunks {string.Join(",", chunks.Select(c => c.Length))}\n" +
                     $"proxy:  {viaProxy}\nredis:  {straight}\nminimal: {minimal}");
             }
         }
@@ -84,7 +86,7 @@ public class SessionDifferentialFuzzTests(ITestOutputHelper output)
 
     private readonly record struct Outcome(string Replies, End End)
     {
-        public override string ToString() => $"{End}: {Show(Encoding.Latin1.GetBytes(Replies))}";
+        public override string ToString() => $"{End}: {ByteText.Show(Encoding.Latin1.GetBytes(Replies), MaxShown)}";
     }
 
     private static async Task<(Outcome ViaProxy, Outcome Straight)> RunBothAsync(int proxyPort, int redisPort, Session session, byte[][] chunks)
@@ -174,26 +176,8 @@ public class SessionDifferentialFuzzTests(ITestOutputHelper output)
         var minimal = session with { Steps = steps };
         var sent = await RunBothAsync(proxyPort, redisPort, minimal, [minimal.Bytes]);
         var bytewise = await RunBothAsync(proxyPort, redisPort, minimal, SessionGenerator.EveryByte(minimal.Bytes));
-        return $"{Show(minimal.Bytes)}\n  sent whole:  proxy {sent.ViaProxy} / redis {sent.Straight}" +
+        return $"{ByteText.Show(minimal.Bytes, MaxShown)}\n  sent whole:  proxy {sent.ViaProxy} / redis {sent.Straight}" +
             $"\n  byte by byte: proxy {bytewise.ViaProxy} / redis {bytewise.Straight}";
-    }
-
-    internal static string Show(byte[] data, int max = 2000)
-    {
-        var sb = new StringBuilder("\"");
-        foreach (byte b in data.Take(max))
-            sb.Append(b switch
-            {
-                (byte)'\r' => "\\r",
-                (byte)'\n' => "\\n",
-                (byte)'"' => "\\\"",
-                (byte)'\\' => "\\\\",
-                < 32 or >= 127 => $"\\x{b:X2}",
-                _ => ((char)b).ToString(),
-            });
-        sb.Append('"');
-        if (data.Length > max) sb.Append($"... ({data.Length} bytes)");
-        return sb.ToString();
     }
 }
 
