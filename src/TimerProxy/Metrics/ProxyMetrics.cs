@@ -78,14 +78,19 @@ public sealed class ProxyMetrics
 
     public void ClientClosed() => Interlocked.Decrement(ref _clientsConnected);
 
+    public long Fired => _fired();
+    public long FireErrors => _fireErrors();
+    public long Created => Interlocked.Read(ref _created);
+    public long Killed => Interlocked.Read(ref _killed);
+
     /// <summary>TIMER.STATS: the figures above under their Prometheus names without the prefix and suffix, in this order.</summary>
     public (string Name, long Value)[] Snapshot() =>
     [
-        ("timers_fired", _fired()),
-        ("timer_fire_errors", _fireErrors()),
+        ("timers_fired", Fired),
+        ("timer_fire_errors", FireErrors),
         ("timers_stale_skipped", _staleSkipped()),
-        ("timers_created", Interlocked.Read(ref _created)),
-        ("timers_killed", Interlocked.Read(ref _killed)),
+        ("timers_created", Created),
+        ("timers_killed", Killed),
         ("timers_scheduled", _scheduled()),
         ("scheduler_leader", _leader() ? 1 : 0),
         ("clients_connected", Interlocked.Read(ref _clientsConnected)),

@@ -9,7 +9,7 @@ public static class TimerSchema
     /// <summary>Sorted set of due times (ms, Redis server clock) per database; members are timer ids.</summary>
     public const string IndexKey = "timer-tzw:due";
 
-    /// <summary>List of a database's latest failed fires (msgpack entries), kept a day after the last one.</summary>
+    /// <summary>List of a database's latest failed fires (JSON objects, newest first), kept a day after the last one.</summary>
     public const string FailuresKey = "timer-tzw:failed";
 
     /// <summary>In database 0: which proxy fires (its id), with the lease as the key's expiry.</summary>

@@ -12,13 +12,16 @@ public sealed class InProcessProxy : IAsyncDisposable
     /// <summary>The plain-text port (0 when the settings closed it).</summary>
     public int Port { get; }
 
-    /// <summary>The TLS port, when the settings open one (<c>Proxy:Tls:Port</c> = <see cref="FreeTlsPort"/>).</summary>
+    /// <summary>The TLS port, when the settings open one (<c>Proxy:Tls:Port</c> = <see cref="AnyFreePort"/>).</summary>
     public int TlsPort { get; }
+
+    /// <summary>The metrics and dashboard port, when the settings open one (<c>Proxy:Metrics:Port</c> = <see cref="AnyFreePort"/>).</summary>
+    public int MetricsPort => Service<RedisTimer.Proxy.Metrics.MetricsEndpoint>().Port;
 
     public string Endpoint => $"127.0.0.1:{Port}";
 
-    /// <summary>Stands for "a free port" in <c>Proxy:Tls:Port</c>; the proxy's plain port is always a free one unless set.</summary>
-    public const string FreeTlsPort = "free";
+    /// <summary>Stands for "a free port" in <c>Proxy:Tls:Port</c> and <c>Proxy:Metrics:Port</c>; the proxy's plain port is always a free one unless set.</summary>
+    public const string AnyFreePort = "free";
 
     private InProcessProxy(IHost host)
     {
@@ -40,7 +43,8 @@ public sealed class InProcessProxy : IAsyncDisposable
             };
             if (settings is not null)
                 foreach (var (k, v) in settings) values[k] = v;
-            if (values.GetValueOrDefault("Proxy:Tls:Port") == FreeTlsPort) values["Proxy:Tls:Port"] = FreePort.Next().ToString();
+            foreach (var port in (string[])["Proxy:Tls:Port", "Proxy:Metrics:Port"])
+                if (values.GetValueOrDefault(port) == AnyFreePort) values[port] = FreePort.Next().ToString();
             var host = ProxyHost.Build([], config => config.AddInMemoryCollection(values));
             try
             {

@@ -19,7 +19,7 @@ public sealed class ListenerTlsTests : IDisposable
     private Task<InProcessProxy> StartAsync(string authClients, string? port = null, int handshakeTimeoutMs = 10_000) =>
         InProcessProxy.StartAsync(_redis.Endpoint, new Dictionary<string, string?>
         {
-            ["Proxy:Tls:Port"] = InProcessProxy.FreeTlsPort,
+            ["Proxy:Tls:Port"] = InProcessProxy.AnyFreePort,
             ["Proxy:Tls:CertFile"] = _certs.ServerCert,
             ["Proxy:Tls:KeyFile"] = _certs.ServerKey,
             ["Proxy:Tls:CaCertFile"] = _certs.CaCert,
@@ -130,7 +130,7 @@ public sealed class ListenerTlsTests : IDisposable
         File.Copy(_certs.ServerKey, key);
         await using var proxy = await InProcessProxy.StartAsync(_redis.Endpoint, new Dictionary<string, string?>
         {
-            ["Proxy:Tls:Port"] = InProcessProxy.FreeTlsPort, ["Proxy:Tls:CertFile"] = cert, ["Proxy:Tls:KeyFile"] = key,
+            ["Proxy:Tls:Port"] = InProcessProxy.AnyFreePort, ["Proxy:Tls:CertFile"] = cert, ["Proxy:Tls:KeyFile"] = key,
             ["Proxy:Tls:AuthClients"] = "no",
         });
         async Task<string> SubjectAsync()
