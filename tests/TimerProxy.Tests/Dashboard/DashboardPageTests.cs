@@ -95,6 +95,12 @@ public sealed class DashboardPageTests : IAsyncLifetime
         var mail = page.Locator("#timers tbody tr", new() { HasText = "mail:1" });
         await Expect(mail.Locator("td").Nth(3)).ToHaveTextAsync("1 h");
         await Expect(mail.Locator("td").Nth(4)).ToHaveTextAsync("no");
+        // The search is in the address: a reload shows the same list.
+        Assert.EndsWith("#db=0&count=50&match=mail%3A*", page.Url);
+        await page.ReloadAsync();
+        await page.WaitForFunctionAsync("() => /^page 1: /.test(document.getElementById('timers-status').textContent)");
+        Assert.Equal("mail:*", await page.InputValueAsync("#match"));
+        Assert.Equal(["mail:0", "mail:1", "mail:2"], (await IdsAsync(page)).Order());
 
         // The failing LOOP timer: its failed runs and last error.
         await SearchAsync(page, "billing:*");

@@ -71,8 +71,9 @@ async function refreshSummary() {
   }
 }
 
-// A line chart of series over the rows' times, on a canvas sized to its box.
-function chart(canvas, rows, series) {
+// A line chart of series over the rows' times, on a canvas sized to its box. With log set, the y axis is logarithmic
+// from that floor up: lateness spans a millisecond on time to many seconds after a restart, and both must show.
+function chart(canvas, rows, series, log) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth, height = canvas.clientHeight;
   canvas.width = Math.round(width * ratio);
@@ -80,7 +81,7 @@ function chart(canvas, rows, series) {
   const g = canvas.getContext('2d');
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
-  const left = 48, right = 8, top = 8, bottom = 20;
+  const left = 52, right = 8, top = 8, bottom = 20;
   const style = getComputedStyle(document.documentElement);
   g.font = '11px system-ui, sans-serif';
   g.fillStyle = style.getPropertyValue('--muted');
@@ -92,12 +93,23 @@ function chart(canvas, rows, series) {
   const t0 = rows[0].at, t1 = rows[rows.length - 1].at;
   let max = 0;
   for (const s of series) for (const r of rows) { const v = s.value(r); if (v !== null && v > max) max = v; }
-  max = max > 0 ? niceCeiling(max) : 1;
+  let ticks, y;
+  const plot = height - top - bottom;
+  if (log) {
+    const low = Math.log10(log), high = Math.max(low + 1, Math.ceil(Math.log10(Math.max(max, log))));
+    y = v => top + (1 - (Math.log10(Math.max(v, log)) - low) / (high - low)) * plot;
+    ticks = [];
+    const step = Math.ceil((high - low) / 4);
+    for (let e = low; e <= high; e += step) ticks.push(Math.pow(10, e));
+  } else {
+    max = max > 0 ? niceCeiling(max) : 1;
+    y = v => top + (1 - v / max) * plot;
+    ticks = [0, max / 2, max];
+  }
   const x = t => left + (t - t0) / Math.max(1, t1 - t0) * (width - left - right);
-  const y = v => top + (1 - v / max) * (height - top - bottom);
   g.lineWidth = 1;
   g.textAlign = 'right';
-  for (const v of [0, max / 2, max]) {
+  for (const v of ticks) {
     g.beginPath(); g.moveTo(left, y(v)); g.lineTo(width - right, y(v)); g.stroke();
     g.fillText(v >= 100 ? number(Math.round(v)) : String(+v.toFixed(2)), left - 4, y(v) + 4);
   }
@@ -144,7 +156,7 @@ async function refreshActivity() {
   chart($('lateness-chart'), rows, [
     { color: '--max', value: r => r.lateness_max },
     { color: '--mean', value: r => r.lateness_mean },
-  ]);
+  ], 0.1);
   const last = rows.slice(-60);
   const span = last.reduce((a, r) => a + r.span, 0);
   const fired = last.reduce((a, r) => a + r.fired, 0);
@@ -190,7 +202,7 @@ async function loadTimers(cursor) {
     cell(row, number(t.runs_failed), t.runs_failed > 0 ? 'failed' : '');
     cell(row, t.last_run === null ? '–' : when(t.last_run));
     if (t.last_error !== null) cell(row, t.last_error, 'error');
-    else cell(row, t.last_run === null ? '–' : `ok, ${duration(t.last_lateness ?? 0)} late`);
+    else cell(row, t.last_run === null ? '–' : t.last_lateness ? `ok, ${duration(t.last_lateness)} late` : 'ok, on time');
   }
   if (page.timers.length === 0) {
     const td = cell(body.insertRow(), list.next ? 'none on this page: try the next one' : 'no timers', 'empty');
@@ -243,11 +255,23 @@ function search(event) {
   list.db = db;
   list.match = $('match').value.trim();
   list.count = Number($('count').value);
+  // The search is kept in the address: a reload or a shared link shows the same list.
+  const state = new URLSearchParams({ db, count: list.count });
+  if (list.match) state.set('match', list.match);
+  history.replaceState(null, '', `#${state}`);
   loadTimers('0');
   refreshFailures();
 }
 
+function restoreSearch() {
+  const state = new URLSearchParams(location.hash.slice(1));
+  if (state.has('db')) $('db').value = state.get('db');
+  if (state.has('match')) $('match').value = state.get('match');
+  if ([...$('count').options].some(o => o.value === state.get('count'))) $('count').value = state.get('count');
+}
+
 document.addEventListener('DOMContentLoaded', () => {
+  restoreSearch();
   $('timer-search').addEventListener('submit', search);
   $('next-page').addEventListener('click', () => { if (list.next) loadTimers(list.next); });
   $('first-page').addEventListener('click', () => loadTimers('0'));
