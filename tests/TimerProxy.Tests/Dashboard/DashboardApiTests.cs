@@ -34,13 +34,6 @@ public sealed class DashboardApiTests : IDisposable
         return body;
     }
 
-    private static async Task CreateAsync(RawClient client, IEnumerable<object[]> commands)
-    {
-        var all = commands.ToList();
-        await client.SendAsync(all.SelectMany(RawClient.Command).ToArray());
-        foreach (var _ in all) Assert.Equal(":1\r\n", await client.ReadReplyAsync());
-    }
-
     /// <summary>Every id listed from cursor 0 to the end, each page's timers checked, and the number of pages.</summary>
     private async Task<(HashSet<string> Ids, int Pages)> ListAllAsync(InProcessProxy proxy, string query)
     {
@@ -74,8 +67,8 @@ public sealed class DashboardApiTests : IDisposable
         await using var proxy = await StartAsync(_redis.Endpoint);
         using var c = await RawClient.ConnectAsync(proxy.Port);
         // More than a listpack's 128 entries, so that ZSCAN really pages.
-        await CreateAsync(c, Enumerable.Range(0, 300).Select(i => new object[] { "TIMER.NEW", $"dash:far:{i}", "rt_count", "600000", "0" }));
-        await CreateAsync(c, Enumerable.Range(0, 3).Select(i => new object[] { "TIMER.NEW", $"other:{i}", "rt_count", "600000", "0" }));
+        await c.PipelineAsync(Enumerable.Range(0, 300).Select(i => new object[] { "TIMER.NEW", $"dash:far:{i}", "rt_count", "600000", "0" }), ":1\r\n");
+        await c.PipelineAsync(Enumerable.Range(0, 3).Select(i => new object[] { "TIMER.NEW", $"other:{i}", "rt_count", "600000", "0" }), ":1\r\n");
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "dash:loop", "rt_fail", "200", "LOOP", "0"));
 
         // Without a pattern, pages of about COUNT; with one, only what matches. Either way every timer is seen.
@@ -116,7 +109,7 @@ public sealed class DashboardApiTests : IDisposable
         using (var direct = await RawClient.ConnectAsync(_redis.Port)) await TimerFixture.LoadTestLibraryAsync(direct);
         await using var proxy = await StartAsync(_redis.Endpoint);
         using var c = await RawClient.ConnectAsync(proxy.Port);
-        await CreateAsync(c, Enumerable.Range(0, 20).Select(i => new object[] { "TIMER.NEW", $"act:{i}", "rt_count", "50", "1", "act:n" }));
+        await c.PipelineAsync(Enumerable.Range(0, 20).Select(i => new object[] { "TIMER.NEW", $"act:{i}", "rt_count", "50", "1", "act:n" }), ":1\r\n");
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "act:fail", "rt_fail", "50", "0"));
         using var d = await RawClient.ConnectAsync(_redis.Port);
         await TimerFixture.WaitUntilAsync(async () => await d.CallAsync("GET", "act:n") == "$2\r\n20\r\n", because: "the 20 timers fire");

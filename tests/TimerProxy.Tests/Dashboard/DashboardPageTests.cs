@@ -30,13 +30,6 @@ public sealed class DashboardPageTests : IAsyncLifetime
 
     private string Url => $"http://127.0.0.1:{_proxy.MetricsPort}/";
 
-    private static async Task CreateAsync(RawClient client, IEnumerable<object[]> commands)
-    {
-        var all = commands.ToList();
-        await client.SendAsync(all.SelectMany(RawClient.Command).ToArray());
-        foreach (var _ in all) Assert.Equal(":1\r\n", await client.ReadReplyAsync());
-    }
-
     private static async Task<long> StatAsync(RawClient client, string name)
     {
         string reply = await client.CallAsync("TIMER.STATS");
@@ -63,8 +56,8 @@ public sealed class DashboardPageTests : IAsyncLifetime
     public async Task The_page_shows_totals_failures_and_a_searchable_paged_list_of_timers_with_their_last_outcome()
     {
         using var c = await RawClient.ConnectAsync(_proxy.Port);
-        await CreateAsync(c, Enumerable.Range(0, 300).Select(i => new object[] { "TIMER.NEW", $"shop:order:{i}", "rt_count", "600000", "0" }));
-        await CreateAsync(c, Enumerable.Range(0, 3).Select(i => new object[] { "TIMER.NEW", $"mail:{i}", "rt_count", "3600000", "0" }));
+        await c.PipelineAsync(Enumerable.Range(0, 300).Select(i => new object[] { "TIMER.NEW", $"shop:order:{i}", "rt_count", "600000", "0" }), ":1\r\n");
+        await c.PipelineAsync(Enumerable.Range(0, 3).Select(i => new object[] { "TIMER.NEW", $"mail:{i}", "rt_count", "3600000", "0" }), ":1\r\n");
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "billing:retry", "rt_fail", "300", "LOOP", "0"));
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", "once:fail", "rt_fail", "50", "0"));
         Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", Hostile, "rt_count", "3600000", "0"));

@@ -107,6 +107,14 @@ public sealed class RawClient : IDisposable
         return await ReadReplyAsync();
     }
 
+    /// <summary>Sends the commands in one write and checks that each answers <paramref name="reply"/>.</summary>
+    public async Task PipelineAsync(IEnumerable<object[]> commands, string reply)
+    {
+        var all = commands.ToList();
+        await SendAsync(all.SelectMany(Command).ToArray());
+        foreach (var _ in all) Assert.Equal(reply, await ReadReplyAsync());
+    }
+
     private async Task<bool> FillAsync(TimeSpan timeout)
     {
         if (_start > 0 && _start == _end) _start = _end = 0;
