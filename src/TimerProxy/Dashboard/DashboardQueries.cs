@@ -14,8 +14,8 @@ namespace RedisTimer.Proxy.Dashboard;
 /// </summary>
 public sealed class DashboardQueries(ControlPlane control)
 {
-    /// <summary>A page shown at once; TIMER.LIST's own cap is 250 (timer-library.lua, LIST_MAX_COUNT).</summary>
-    public const int MaxCount = 250;
+    /// <summary>A page shown at once; TIMER.LIST's own cap is 200 (timer-library.lua, LIST_MAX_COUNT).</summary>
+    public const int MaxCount = 200;
 
     // Redis answering slower than this is shown as unavailable rather than holding the page for the connection's
     // own 10 s timeout.
@@ -61,7 +61,7 @@ public sealed class DashboardQueries(ControlPlane control)
         json.WriteEndObject();
     }
 
-    /// <summary>Library calls for one page at most: 20 × 250 index entries, about 40 ms of Redis's time in all on a
+    /// <summary>Library calls for one page at most: 20 × 200 index entries, about 40 ms of Redis's time in all on a
     /// 1M index, in calls of about 2 ms each.</summary>
     public const int CallsPerPage = 20;
 

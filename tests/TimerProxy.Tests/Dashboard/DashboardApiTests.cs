@@ -148,9 +148,9 @@ public sealed class DashboardApiTests : IDisposable
         await using var proxy = await StartAsync(_redis.Endpoint);
         foreach (var (query, error) in new[]
         {
-            ("count=0", "count must be an integer from 1 to 250"),
-            ("count=251", "count must be an integer from 1 to 250"),
-            ("count=ten", "count must be an integer from 1 to 250"),
+            ("count=0", "count must be an integer from 1 to 200"),
+            ("count=201", "count must be an integer from 1 to 200"),
+            ("count=ten", "count must be an integer from 1 to 200"),
             ("db=-1", "db must be an integer from 0 to 2147483647"),
             ("db=70000", "db must be a database number, not 70000"),
         })

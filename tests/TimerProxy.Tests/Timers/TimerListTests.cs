@@ -124,7 +124,7 @@ public class TimerListTests(TimerFixture fx) : IClassFixture<TimerFixture>
         await c.SendAsync([.. create]);
         for (int i = 0; i < total; i++) Assert.Equal(":1\r\n", await c.ReadReplyAsync());
 
-        // A COUNT above the cap (250) is the cap: one call never walks all 2500.
+        // A COUNT above the cap (200) is the cap: one call never walks all 2500.
         var first = await PageAsync(c, 2, "COUNT", "100000");
         Assert.NotEqual("0", first.Cursor);
         Assert.InRange(first.Entries.Count, 1, 400);
