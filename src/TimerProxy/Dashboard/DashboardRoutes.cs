@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -19,12 +18,11 @@ namespace RedisTimer.Proxy.Dashboard;
 /// <see cref="FireActivity"/>), <c>/api/timers?db=&amp;match=&amp;cursor=&amp;count=</c> (a TIMER.LIST page) and
 /// <c>/api/failures?db=</c>. Nothing here writes to Redis; any other method is refused (405).
 /// </summary>
-public sealed class DashboardRoutes(ProxyMetrics metrics, FireActivity activity, DashboardQueries queries, UpstreamConnector connector, ILogger logger)
+/// <param name="version">The proxy's version, as <c>redistimer_build_info</c> shows it.</param>
+public sealed class DashboardRoutes(ProxyMetrics metrics, FireActivity activity, DashboardQueries queries, UpstreamConnector connector,
+    string version, ILogger logger)
 {
     private const int DefaultCount = 50;
-
-    private static readonly string Version =
-        typeof(DashboardRoutes).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private readonly long _startedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -73,7 +71,7 @@ public sealed class DashboardRoutes(ProxyMetrics metrics, FireActivity activity,
     private void WriteSummary(Utf8JsonWriter json)
     {
         json.WriteStartObject();
-        json.WriteString("version", Version);
+        json.WriteString("version", version);
         json.WriteString("upstream", connector.Describe);
         json.WriteNumber("started", _startedAtMs);
         json.WriteNumber("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

@@ -64,7 +64,7 @@ public sealed class MetricsEndpoint(ProxyMetrics metrics, UpstreamConnector conn
         app.UseRouting();
         // prometheus-net maps every method; the port is read-only.
         app.MapMetrics("/metrics", registry).WithMetadata(new HttpMethodMetadata(["GET"]));
-        new DashboardRoutes(metrics, _activity, new DashboardQueries(control), connector, _logger).Map(app);
+        new DashboardRoutes(metrics, _activity, new DashboardQueries(control), connector, version, _logger).Map(app);
         try
         {
             await app.StartAsync(cancellationToken);
