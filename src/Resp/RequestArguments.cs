@@ -25,6 +25,21 @@ public static class RequestArguments
         return args;
     }
 
+    /// <summary>Argument <paramref name="index"/> (0 is the name) of a complete validated multibulk frame, without
+    /// copying it; empty when the frame has fewer arguments.</summary>
+    public static ReadOnlySequence<byte> Slice(in ReadOnlySequence<byte> frame, int index)
+    {
+        var reader = new SequenceReader<byte>(frame);
+        long count = ReadLength(ref reader);
+        for (long i = 0; i < count; i++)
+        {
+            long length = ReadLength(ref reader);
+            if (i == index) return frame.Slice(reader.Position, length);
+            reader.Advance(length + 2);
+        }
+        return ReadOnlySequence<byte>.Empty;
+    }
+
     private static long ReadLength(ref SequenceReader<byte> reader)
     {
         reader.Advance(1); // '*' or '$'

@@ -26,6 +26,12 @@ public static class CommandTable
     /// <summary>COMMAND INFO / DOCS that name TIMER.* commands get their entries added to Redis's reply.</summary>
     public static readonly CommandInfo Command = new("COMMAND", -1, WholeFrame);
 
+    /// <summary>FUNCTION LOAD of a library that calls TIMER.* gets the prelude (LuaPrelude); the rest is forwarded.</summary>
+    public static readonly CommandInfo Function = new("FUNCTION", -2, WholeFrame);
+    /// <summary>EVAL and EVAL_RO of a script that calls TIMER.* get the prelude.</summary>
+    public static readonly CommandInfo Eval = new("EVAL", -3, WholeFrame);
+    public static readonly CommandInfo EvalRo = new("EVAL_RO", -3, WholeFrame);
+
     /// <summary>All entries, as the session reads them.</summary>
     public static readonly IReadOnlyList<CommandInfo> All =
     [
@@ -43,6 +49,9 @@ public static class CommandTable
         new("SCAN", -2, WholeFrame | WhileTimersExist, TimerCommandRewriter.Scan),
         new("RESTORE", -4, WholeFrame | WhileTimersExist, TimerCommandRewriter.Restore),
         Command,
+        Function,
+        Eval,
+        EvalRo,
         // Commands the session follows as they pass.
         new("SELECT", 2, WholeFrame | SelectsDatabase),
         new("RESET", 1, WholeFrame | Resets),

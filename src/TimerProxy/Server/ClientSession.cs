@@ -218,6 +218,14 @@ public sealed class ClientSession
                         _wholeFrame = false;
                         var frame = buffer.Slice(frameStart, reader.Position);
                         var handled = HandleFrame(frame, output, buffer.Slice(forwardFrom, frameStart));
+                        if (handled == Handled.NeedTimers)
+                        {
+                            // As a TIMER.* command: the frames before it go on, this one is read again once timers are active.
+                            SendMerged(output);
+                            RespWriter.WriteRaw(output, buffer.Slice(forwardFrom, frameStart));
+                            consumed = frameStart;
+                            return ScanOutcome.NeedTimerLibrary;
+                        }
                         if (handled != Handled.Forward) forwardFrom = reader.Position;
                         if (handled == Handled.Merging) break;
                     }
@@ -274,7 +282,7 @@ public sealed class ClientSession
     // holding it whole could exceed the client pipe's limit.
     private const long MaxRewrittenFrame = 256 * 1024;
 
-    private enum Handled { Forward, Rewritten, Merging }
+    private enum Handled { Forward, Rewritten, Merging, NeedTimers }
 
     /// <summary>
     /// Acts on a whole frame the proxy looks into: writes its replacement (the client's pending bytes before
@@ -306,6 +314,8 @@ public sealed class ClientSession
             return Handled.Rewritten;
         }
         SendMerged(output);
+        if (_command == CommandTable.Eval || _command == CommandTable.EvalRo || _command == CommandTable.Function)
+            return HandleCode(frame, output, before);
         var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
         if (_command == CommandTable.TimerStats)
         {
@@ -348,6 +358,38 @@ public sealed class ClientSession
             _merger.TimerWrite(_command == CommandTable.TimerNew ? TimerCount.New : _command == CommandTable.TimerKill ? TimerCount.Kill : TimerCount.None);
         return Handled.Rewritten;
     }
+
+    /// <summary>
+    /// FUNCTION LOAD [REPLACE] code, EVAL / EVAL_RO script ...: code that calls TIMER.* is sent with the prelude that
+    /// answers them inside it (<see cref="LuaPrelude"/>), once timers are active (a timer it creates must fire). Any
+    /// other code, and any other FUNCTION subcommand, is forwarded unchanged; only the code is read to decide.
+    /// </summary>
+    private Handled HandleCode(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
+    {
+        var inline = _scanner.InlineArguments;
+        long count = _scanner.ArgumentCount;
+        int codeAt = 1;
+        if (_command == CommandTable.Function)
+        {
+            if (count is not (3 or 4) || !Is(Argument(frame, inline, 1), "LOAD"u8)) return Handled.Forward;
+            if (count == 4 && !Is(Argument(frame, inline, 2), "REPLACE"u8)) return Handled.Forward;
+            codeAt = (int)count - 1;
+        }
+        if (!LuaPrelude.MentionsTimer(Argument(frame, inline, codeAt))) return Handled.Forward;
+        if (!_timers.IsActive) return Handled.NeedTimers;
+        var args = inline ?? RequestArguments.Parse(frame);
+        args[codeAt] = LuaPrelude.AddTo(args[codeAt]);
+        RespWriter.WriteRaw(output, before);
+        RespWriter.WriteArrayHeader(output, args.Count);
+        foreach (var a in args) RespWriter.WriteBulkString(output, a);
+        return Handled.Rewritten;
+    }
+
+    private static bool Is(in ReadOnlySequence<byte> argument, ReadOnlySpan<byte> word) =>
+        argument.Length == word.Length && Ascii.EqualsIgnoreCase(argument.IsSingleSegment ? argument.FirstSpan : argument.ToArray(), word);
+
+    private static ReadOnlySequence<byte> Argument(in ReadOnlySequence<byte> frame, List<byte[]>? inline, int index) =>
+        inline is null ? RequestArguments.Slice(frame, index) : index < inline.Count ? new(inline[index]) : ReadOnlySequence<byte>.Empty;
 
     private void SendMerged(PipeWriter output) => _merger.Send(_db, output);
 

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Upstream;
@@ -68,11 +67,7 @@ public sealed class TimerLibrary(ControlPlane control, ILogger<TimerLibrary> log
         }
     }
 
-    private static string ReadSource()
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("timer-library.lua")
-            ?? throw new InvalidOperationException("timer-library.lua is not embedded");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    // The library's own functions around the core they share with the prelude (LuaPrelude).
+    private static string ReadSource() =>
+        LuaPrelude.ReadResource("timer-library.lua").Replace("-- #include timer-core.lua\n", LuaPrelude.ReadResource("timer-core.lua"));
 }
