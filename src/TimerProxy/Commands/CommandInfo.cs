@@ -34,6 +34,8 @@ public enum CommandFlags : ushort
     ClosesConnection = 1 << 9,
     /// <summary>TIMER.NEW, TIMER.KILL: with <c>--wait-replicas</c> the reply waits until replicas have the change.</summary>
     WritesTimers = 1 << 10,
+    /// <summary>EVALSHA: looked at only once a script got the prelude (its SHA1 may be one the client knows under another).</summary>
+    WhileScriptsRewritten = 1 << 11,
 }
 
 /// <summary>Writes a command's replacement; false to forward the frame unchanged.</summary>

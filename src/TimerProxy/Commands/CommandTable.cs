@@ -31,6 +31,11 @@ public static class CommandTable
     /// <summary>EVAL and EVAL_RO of a script that calls TIMER.* get the prelude.</summary>
     public static readonly CommandInfo Eval = new("EVAL", -3, WholeFrame);
     public static readonly CommandInfo EvalRo = new("EVAL_RO", -3, WholeFrame);
+    /// <summary>EVALSHA and EVALSHA_RO of a client's SHA1 whose script got the prelude name the stored script.</summary>
+    public static readonly CommandInfo EvalSha = new("EVALSHA", -3, WholeFrame | WhileScriptsRewritten);
+    public static readonly CommandInfo EvalShaRo = new("EVALSHA_RO", -3, WholeFrame | WhileScriptsRewritten);
+    /// <summary>SCRIPT LOAD of a script that calls TIMER.* gets the prelude; SCRIPT EXISTS knows the client's SHA1s.</summary>
+    public static readonly CommandInfo Script = new("SCRIPT", -2, WholeFrame);
 
     /// <summary>All entries, as the session reads them.</summary>
     public static readonly IReadOnlyList<CommandInfo> All =
@@ -52,6 +57,9 @@ public static class CommandTable
         Function,
         Eval,
         EvalRo,
+        EvalSha,
+        EvalShaRo,
+        Script,
         // Commands the session follows as they pass.
         new("SELECT", 2, WholeFrame | SelectsDatabase),
         new("RESET", 1, WholeFrame | Resets),

@@ -196,7 +196,8 @@ public sealed class ClientSession
                     _command = CommandTable.Find(_scanner.Name);
                     if (_command.Has(CommandFlags.ClosesConnection)) _upstreamCloseExpected = true;
                     _wholeFrame = _command.Has(CommandFlags.WholeFrame) && !_oversizedFrame
-                        && (!_command.Has(CommandFlags.WhileTimersExist) || _timers.IsActive);
+                        && (!_command.Has(CommandFlags.WhileTimersExist) || _timers.IsActive)
+                        && (!_command.Has(CommandFlags.WhileScriptsRewritten) || !ScriptShas.IsEmpty);
                     // Only a whole TIMER.NEW or TIMER.KILL may join the gathered ones; anything else is numbered after them.
                     if (!_wholeFrame || (_command != CommandTable.TimerNew && _command != CommandTable.TimerKill)) SendMerged(output);
                     _merger.Note(_command, _scanner.ArgumentCount);
@@ -314,8 +315,9 @@ public sealed class ClientSession
             return Handled.Rewritten;
         }
         SendMerged(output);
-        if (_command == CommandTable.Eval || _command == CommandTable.EvalRo || _command == CommandTable.Function)
+        if (_command == CommandTable.Eval || _command == CommandTable.EvalRo || _command == CommandTable.Function || _command == CommandTable.Script)
             return HandleCode(frame, output, before);
+        if (_command == CommandTable.EvalSha || _command == CommandTable.EvalShaRo) return HandleEvalSha(frame, output, before);
         var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
         if (_command == CommandTable.TimerStats)
         {
@@ -360,9 +362,11 @@ public sealed class ClientSession
     }
 
     /// <summary>
-    /// FUNCTION LOAD [REPLACE] code, EVAL / EVAL_RO script ...: code that calls TIMER.* is sent with the prelude that
-    /// answers them inside it (<see cref="LuaPrelude"/>), once timers are active (a timer it creates must fire). Any
-    /// other code, and any other FUNCTION subcommand, is forwarded unchanged; only the code is read to decide.
+    /// FUNCTION LOAD [REPLACE] code, EVAL / EVAL_RO script ..., SCRIPT LOAD script: code that calls TIMER.* is sent with
+    /// the prelude that answers them inside it (<see cref="LuaPrelude"/>), once timers are active (a timer it creates
+    /// must fire). A rewritten script's replies show the client's SHA1 (<see cref="ScriptShas"/>). Any other code, and
+    /// any other subcommand, is forwarded unchanged (SCRIPT EXISTS naming the client's SHA1s of rewritten scripts asks
+    /// for the stored ones); only what decides is read.
     /// </summary>
     private Handled HandleCode(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
     {
@@ -375,14 +379,64 @@ public sealed class ClientSession
             if (count == 4 && !Is(Argument(frame, inline, 2), "REPLACE"u8)) return Handled.Forward;
             codeAt = (int)count - 1;
         }
+        else if (_command == CommandTable.Script)
+        {
+            if (count >= 3 && Is(Argument(frame, inline, 1), "EXISTS"u8)) return RewriteScriptExists(frame, output, before);
+            if (count != 3 || !Is(Argument(frame, inline, 1), "LOAD"u8)) return Handled.Forward;
+            codeAt = 2;
+        }
         if (!LuaPrelude.MentionsTimer(Argument(frame, inline, codeAt))) return Handled.Forward;
         if (!_timers.IsActive) return Handled.NeedTimers;
         var args = inline ?? RequestArguments.Parse(frame);
-        args[codeAt] = LuaPrelude.AddTo(args[codeAt]);
+        var sent = args[codeAt];
+        args[codeAt] = LuaPrelude.AddTo(sent);
+        if (_command != CommandTable.Function)
+        {
+            var (user, stored) = ScriptShas.Remember(sent, args[codeAt]);
+            _merger.Expect(ReplyAction.ScriptSha, [stored, user]);
+        }
+        WriteArguments(output, before, args);
+        return Handled.Rewritten;
+    }
+
+    /// <summary>EVALSHA / EVALSHA_RO of a client's SHA1 whose script got the prelude: the stored one is run.</summary>
+    private Handled HandleEvalSha(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
+    {
+        var inline = _scanner.InlineArguments;
+        var sha = Argument(frame, inline, 1);
+        if (sha.Length != 40) return Handled.Forward;
+        Span<byte> digits = stackalloc byte[40];
+        sha.CopyTo(digits);
+        if (ScriptShas.Find(digits) is not { } stored) return Handled.Forward;
+        var args = inline ?? RequestArguments.Parse(frame);
+        var user = args[1];
+        args[1] = stored;
+        _merger.Expect(ReplyAction.ScriptSha, [stored, user]);
+        WriteArguments(output, before, args);
+        return Handled.Rewritten;
+    }
+
+    private Handled RewriteScriptExists(in ReadOnlySequence<byte> frame, PipeWriter output, in ReadOnlySequence<byte> before)
+    {
+        if (ScriptShas.IsEmpty) return Handled.Forward;
+        var args = _scanner.InlineArguments ?? RequestArguments.Parse(frame);
+        bool any = false;
+        for (int i = 2; i < args.Count; i++)
+        {
+            if (ScriptShas.Find(args[i]) is not { } stored) continue;
+            args[i] = stored;
+            any = true;
+        }
+        if (!any) return Handled.Forward;
+        WriteArguments(output, before, args);
+        return Handled.Rewritten;
+    }
+
+    private static void WriteArguments(PipeWriter output, in ReadOnlySequence<byte> before, List<byte[]> args)
+    {
         RespWriter.WriteRaw(output, before);
         RespWriter.WriteArrayHeader(output, args.Count);
         foreach (var a in args) RespWriter.WriteBulkString(output, a);
-        return Handled.Rewritten;
     }
 
     private static bool Is(in ReadOnlySequence<byte> argument, ReadOnlySpan<byte> word) =>

@@ -9,15 +9,17 @@ using StackExchange.Redis;
 namespace RedisTimer.Proxy.Timers;
 
 /// <summary>
-/// At start-up, asks Redis once whether the timer library is there (FUNCTION LIST LIBRARYNAME; asked again on the
-/// same connection while Redis is still loading its data and refuses it). If it is,
-/// timers may exist: the library is refreshed and the scheduler starts, so a restarted proxy fires what is
-/// due (overdue timers at once). If not, nothing more is sent until a client uses a timer command.
+/// At start-up, asks Redis once which function libraries it holds (FUNCTION LIST WITHCODE; asked again on the same
+/// connection while Redis is still loading its data and refuses it). With the timer library there, or a library that
+/// got the prelude (docs/LUA.md), timers may exist or be created at any time: the library is refreshed and the
+/// scheduler starts, so a restarted proxy fires what is due (overdue timers at once). If not, nothing more is sent
+/// until a client uses a timer command. Libraries that call TIMER.* but were loaded straight into Redis, where those
+/// calls fail, are named in one warning.
 /// </summary>
 public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActivation timers, ILogger<ExistingTimersCheck> logger)
     : BackgroundService
 {
-    private static readonly byte[] Query = "*4\r\n$8\r\nFUNCTION\r\n$4\r\nLIST\r\n$11\r\nLIBRARYNAME\r\n$10\r\nredistimer\r\n"u8.ToArray();
+    private static readonly byte[] Query = "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLIST\r\n$8\r\nWITHCODE\r\n"u8.ToArray();
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
@@ -50,7 +52,15 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
             link.Output.Write(Query);
             await link.Output.FlushAsync(cancel);
             var reply = await replies.NextAsync(cancel);
-            if (!reply.IsError) return reply.Count != 0; // the libraries found: none, or ours
+            if (!reply.IsError)
+            {
+                var libraries = LoadedLibrary.Parse(reply.Bytes.ToArray());
+                var without = libraries.Where(l => l.CallsTimersWithoutPrelude).Select(l => l.Name).ToList();
+                if (without.Count > 0)
+                    logger.LogWarning("Function libraries {Libraries} call TIMER.* but were loaded straight into Redis, where those calls fail; "
+                        + "load them through the proxy (FUNCTION LOAD REPLACE) to give them the prelude (docs/LUA.md)", string.Join(", ", without));
+                return libraries.Any(l => l.IsTimerLibrary || l.HasPrelude);
+            }
             if (!RedisLoading.Is(reply.Text)) throw new RedisServerException(reply.Text);
             if (!loading) logger.LogInformation("Redis is loading its dataset; existing timers resume when it is done");
             loading = true;

@@ -43,6 +43,9 @@ public static class LuaPrelude
         return false;
     }
 
+    /// <summary>Whether code carries a prelude (of any version).</summary>
+    public static bool HasPrelude(ReadOnlySpan<byte> code) => code.IndexOf(BeginBytes) >= 0;
+
     /// <summary>The code with the current prelude: after the first line when that is a <c>#!</c> line (a
     /// library's always is; a script's may be), else before everything. A prelude already there is replaced.</summary>
     public static byte[] AddTo(ReadOnlySpan<byte> code)

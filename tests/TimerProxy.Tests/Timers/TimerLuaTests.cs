@@ -104,9 +104,10 @@ public partial class TimerLuaTests(TimerFixture fx) : IClassFixture<TimerFixture
         Assert.Equal(":0\r\n", await c.CallAsync("EVAL", "return redis.call('TIMER.KILL', KEYS[1])", "1", id + ":missing"));
         Assert.Equal("-ERR wrong type\r\n", await c.CallAsync("EVAL", "return redis.pcall('TIMER.INFO', KEYS[1])", "1", str));
         Assert.Equal("-ERR wrong type\r\n", await c.CallAsync("EVAL", "return redis.pcall('TIMER.KILL', KEYS[1])", "1", str));
-        // Raised: Redis names the user's line (here 3, a tail call), as for the module's command.
-        Assert.Matches(@"^-ERR wrong type script: [0-9a-f]{40}, on @user_script:3\.\r\n$",
-            await c.CallAsync("EVAL", "local x = 1\n\nreturn redis.call('TIMER.KILL', KEYS[1])", "1", str));
+        // Raised: Redis names the script's SHA1 (of the script as the client sent it) and the user's line (here 3, a tail
+        // call), as for the module's command.
+        const string kill = "local x = 1\n\nreturn redis.call('TIMER.KILL', KEYS[1])";
+        Assert.Equal($"-ERR wrong type script: {Sha1(kill)}, on @user_script:3.\r\n", await c.CallAsync("EVAL", kill, "1", str));
         Assert.Matches(@"^-ERR wrong number of arguments for 'timer.new' command script: [0-9a-f]{40}, on @user_script:2\.\r\n$",
             await c.CallAsync("EVAL", "local x = 1\nlocal r = redis.call('TIMER.NEW', KEYS[1]) return r", "1", id));
         Assert.Equal("-ERR invalid interval\r\n", await c.CallAsync("EVAL", "return redis.pcall('TIMER.NEW', KEYS[1], 'f', 0, 0)", "1", id));
@@ -186,6 +187,40 @@ public partial class TimerLuaTests(TimerFixture fx) : IClassFixture<TimerFixture
         Assert.Equal(":0\r\n", await admin.CallAsync("EXISTS", "other:t"));
         await admin.CallAsync("ACL", "DELUSER", user);
     }
+
+    [Fact]
+    public async Task Scripts_keep_the_sha1_the_client_sent_through_script_load_evalsha_and_script_flush()
+    {
+        string id = Unique("sha");
+        const string script = "return redis.call('TIMER.NEW', KEYS[1], 'rt_count', 60000, 0)";
+        string sha = Sha1(script);
+        using var c = await fx.ConnectAsync();
+        Assert.Equal($"$40\r\n{sha}\r\n", await c.CallAsync("SCRIPT", "LOAD", script));
+        Assert.Equal("*2\r\n:1\r\n:0\r\n", await c.CallAsync("SCRIPT", "EXISTS", sha, Sha1("return 'never loaded'")));
+        Assert.Equal(":1\r\n", await c.CallAsync("EVALSHA", sha, "1", id));
+        Assert.Equal(":0\r\n", await c.CallAsync("EVALSHA", sha.ToUpperInvariant(), "1", id));
+        // A read-only run refuses TIMER.NEW's write, as it refuses the module's.
+        Assert.StartsWith("-ERR Write commands are not allowed from read-only scripts.", await c.CallAsync("EVALSHA_RO", sha, "1", id));
+        // Errors name the client's SHA1 (here KEYS[1] is nil, which Redis refuses before any command runs).
+        Assert.Equal($"-ERR Lua redis lib command arguments must be strings or integers script: {sha}, on @user_script:1.\r\n",
+            await c.CallAsync("EVALSHA", sha, "0"));
+
+        // After SCRIPT FLUSH: NOSCRIPT, as for any script; EVAL brings it back under the same SHA1.
+        Assert.Equal("+OK\r\n", await c.CallAsync("SCRIPT", "FLUSH"));
+        Assert.Equal("*1\r\n:0\r\n", await c.CallAsync("SCRIPT", "EXISTS", sha));
+        Assert.Equal("-NOSCRIPT No matching script. Please use EVAL.\r\n", await c.CallAsync("EVALSHA", sha, "1", id));
+        Assert.Equal(":0\r\n", await c.CallAsync("EVAL", script, "1", id));
+        Assert.Equal(":0\r\n", await c.CallAsync("EVALSHA", sha, "1", id));
+
+        // A script that does not call TIMER.* is Redis's alone, SHA1 and all.
+        const string plain = "return 42";
+        Assert.Equal($"$40\r\n{Sha1(plain)}\r\n", await c.CallAsync("SCRIPT", "LOAD", plain));
+        Assert.Equal(":42\r\n", await c.CallAsync("EVALSHA", Sha1(plain), "0"));
+        Assert.Equal(":1\r\n", await c.CallAsync("TIMER.KILL", id));
+    }
+
+    private static string Sha1(string script) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(script)));
 
     private static string Unbulk(string reply) => (string)RespText.Parse(reply)!;
 

@@ -25,6 +25,10 @@ public enum ReplyAction : byte
     CommandInfo,
     /// <summary>A COMMAND DOCS naming TIMER.* commands: their docs are added where they were asked.</summary>
     CommandDocs,
+    /// <summary>A script that got the prelude (EVAL, EVALSHA, SCRIPT LOAD): the SHA1 Redis has it under
+    /// (<see cref="ReplyExpectation.Names"/>[0]) becomes the client's ([1]) in an error line or a 40-byte bulk
+    /// string (SCRIPT LOAD's reply); any other reply is passed on.</summary>
+    ScriptSha,
 }
 
 /// <summary>Which timer writes a reply reports, for the created / killed counters.</summary>

@@ -167,6 +167,7 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
             ReplyAction.RewriteInfo => RewriteIfMarked(ref reader, ref pending, output, final, arrayElements: false),
             ReplyAction.SplitBatch => SplitBatch(ref reader, ref pending, output, final, e.Timers, e.Counts),
             ReplyAction.Exec => CheckElements(ref reader, final),
+            ReplyAction.ScriptSha => ReplaceSha(ref reader, ref pending, output, final, e.Names![0], e.Names[1]),
             ReplyAction.CommandInfo or ReplyAction.CommandDocs =>
                 AddTimerCommands(ref reader, ref pending, output, final, e.Names!, docs: e.Action == ReplyAction.CommandDocs),
             _ => Start.Scan,
@@ -258,6 +259,39 @@ public sealed class ReplyPipeline(ILogger logger, ReplicaWait? wait = null, Prox
         MarkedReply.WriteInfoHeader(count, header.Resp3, output);
         Skip(ref reader, ref pending, header.PayloadStart + elementsStart);
         _info.Begin(loopAt, elementsLength, header.Resp3);
+        return Start.Handled;
+    }
+
+    /// <summary>An error line naming the stored SHA1, or SCRIPT LOAD's bulk string of it, with the client's instead.</summary>
+    private Start ReplaceSha(ref SequenceReader<byte> reader, ref SequencePosition pending, IBufferWriter<byte> output, bool final,
+        byte[] stored, byte[] user)
+    {
+        var rest = reader.UnreadSequence;
+        if (!reader.TryPeek(out byte first) || first is not ((byte)'-' or (byte)'$')) return Start.Scan;
+        long length;
+        if (first == (byte)'$')
+        {
+            if (rest.Length < 5) return NeedMore(final);
+            Span<byte> head = stackalloc byte[5];
+            rest.Slice(0, 5).CopyTo(head);
+            if (!head.SequenceEqual("$40\r\n"u8)) return Start.Scan;
+            if (rest.Length < 47) return NeedMore(final);
+            length = 47;
+        }
+        else
+        {
+            var line = new SequenceReader<byte>(rest);
+            if (!line.TryAdvanceTo((byte)'\n')) return NeedMore(final);
+            length = line.Consumed;
+        }
+        var frame = rest.Slice(0, length).ToArray();
+        int at = frame.AsSpan().IndexOf(stored);
+        if (at < 0) return Start.Scan;
+        Flush(ref reader, ref pending, output);
+        user.CopyTo(frame, at);
+        output.Write(frame);
+        Skip(ref reader, ref pending, length);
+        EndFrame();
         return Start.Handled;
     }
 
