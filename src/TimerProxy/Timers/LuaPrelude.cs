@@ -50,14 +50,15 @@ public static class LuaPrelude
     /// library's always is; a script's may be), else before everything. A prelude already there is replaced.</summary>
     public static byte[] AddTo(ReadOnlySpan<byte> code)
     {
-        code = Without(code, out var removed);
+        code = Without(code);
         int at = 0;
+        bool needsNewline = false; // a "#!lua name=..." with nothing after it
         if (code.StartsWith("#!"u8))
         {
             int newline = code.IndexOf((byte)'\n');
-            at = newline < 0 ? code.Length : newline + 1;
+            needsNewline = newline < 0;
+            at = needsNewline ? code.Length : newline + 1;
         }
-        bool needsNewline = at == code.Length && code.StartsWith("#!"u8) && (code.Length == 0 || code[^1] != '\n');
         var result = new byte[code.Length + TextBytes.Length + (needsNewline ? 1 : 0)];
         code[..at].CopyTo(result);
         int pos = at;
@@ -68,15 +69,14 @@ public static class LuaPrelude
     }
 
     /// <summary>The code without a prelude of any version (as the user wrote it).</summary>
-    public static ReadOnlySpan<byte> Without(ReadOnlySpan<byte> code, out byte[]? copy)
+    private static ReadOnlySpan<byte> Without(ReadOnlySpan<byte> code)
     {
-        copy = null;
         int begin = code.IndexOf(BeginBytes);
         if (begin < 0) return code;
         int end = code[begin..].IndexOf(EndBytes);
         if (end < 0) return code;
-        copy = [.. code[..begin], .. code[(begin + end + EndBytes.Length)..]];
-        return copy;
+        byte[] without = [.. code[..begin], .. code[(begin + end + EndBytes.Length)..]];
+        return without;
     }
 
     /// <summary>Lua source on one line: comments dropped, line breaks and runs of blanks made one space. Valid
