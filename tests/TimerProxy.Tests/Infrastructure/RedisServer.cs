@@ -35,6 +35,9 @@ public sealed class RedisServer : IDisposable
     /// </summary>
     public void Start(int? port = null, bool untilLoaded = true)
     {
+        // A second start would lose the running child's PID, and nothing would stop it any more.
+        if (_process is { HasExited: false })
+            throw new InvalidOperationException($"redis-server (pid {_process.Id}) on {Port} is still running: Stop it first");
         for (int attempt = 0; ; attempt++)
         {
             Port = port ?? FreePort.Next();

@@ -23,7 +23,6 @@ public class TimerLuaStartupTests
     public async Task A_proxy_starting_over_a_library_with_the_prelude_fires_its_timers_and_names_libraries_without_it()
     {
         using var redis = new RedisServer();
-        redis.Start();
         using var direct = await RawClient.ConnectAsync(redis.Port);
         await TimerFixture.LoadTestLibraryAsync(direct);
         Assert.Equal("$11\r\nstraight_in\r\n", await direct.CallAsync("FUNCTION", "LOAD", Direct));
