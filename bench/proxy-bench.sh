@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--tls|--upstream-tls] [-h|--help]
+Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--tls|--upstream-tls|--scripts] [-h|--help]
 
   --quick      divide every request count by 5 (shorter, noisier run)
   --no-build   use the existing Release build instead of running `dotnet build -c Release`
@@ -19,6 +19,9 @@ Usage: bench/proxy-bench.sh [--quick] [--no-build] [--rounds N] [--haproxy] [--t
   --upstream-tls  the same cases with TLS only towards Redis: redis-benchmark plain to the proxy (and haproxy),
                which speak TLS to Redis's TLS port; direct is plain to Redis's plain port (the cost of the
                upstream TLS hop alone)
+  --scripts    Lua that does not call TIMER.*: EVALSHA, EVAL and FCALL of a one-line SET, 50 clients, -P 1 and -P 16,
+               then EVALSHA again once a script that calls TIMER.* was loaded through the proxy (what the proxy's
+               script handling costs the scripts it leaves alone)
 
 Environment: ROUNDS, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET, HAPROXY, KEYSPACE (see bench/README.md).
 EOF
@@ -27,7 +30,8 @@ EOF
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd -- "$SCRIPT_DIR/.." && pwd)
 PROXY_PROJECT="$REPO_DIR/src/TimerProxy"
-PROXY_DLL=${PROXY_DLL:-"$REPO_DIR/artifacts/proxy/RedisTimer.Proxy.dll"}
+DEFAULT_PROXY_DLL="$REPO_DIR/artifacts/proxy/RedisTimer.Proxy.dll"
+PROXY_DLL=${PROXY_DLL:-$DEFAULT_PROXY_DLL}
 RESULTS_DIR="$SCRIPT_DIR/results"
 
 ROUNDS=${ROUNDS:-3}
@@ -44,10 +48,12 @@ BUILD=1
 WITH_HAPROXY=0
 TLS=0
 UPSTREAM_TLS_ONLY=0
+SCRIPTS=0
 while (($#)); do
     case "$1" in
         --tls) TLS=1 ;;
         --upstream-tls) TLS=1; UPSTREAM_TLS_ONLY=1 ;;
+        --scripts) SCRIPTS=1 ;;
         --quick) QUICK=1 ;;
         --haproxy) WITH_HAPROXY=1 ;;
         --no-build) BUILD=0 ;;
@@ -58,6 +64,7 @@ while (($#)); do
     esac
     shift
 done
+((SCRIPTS && TLS)) && { echo "--scripts runs plain TCP only; leave out --tls/--upstream-tls" >&2; exit 2; }
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive integer (got '$ROUNDS')" >&2; exit 2; }
 [[ "$KEYSPACE" =~ ^[1-9][0-9]*$ ]] || { echo "KEYSPACE must be a positive integer (got '$KEYSPACE')" >&2; exit 2; }
 
@@ -176,24 +183,28 @@ fi
 
 # bench_csv <port> <test> <clients> <pipeline> <requests> <size>
 # Prints "rps p50_ms p99_ms" from redis-benchmark --csv (7.x columns are looked up by header name).
+# A <test> of the form @NAME sends the command line held in the array NAME (e.g. EVALSHA <sha> 1 key:__rand_int__ v).
 TLS_FLAGS=()
 ((TLS && !UPSTREAM_TLS_ONLY)) && TLS_FLAGS=(--tls --cacert "$WORK_DIR/ca.crt")
 bench_csv() {
     local port=$1 test=$2 clients=$3 pipeline=$4 requests=$5 size=$6 out
-    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" "${TLS_FLAGS[@]}" -t "$test" -c "$clients" -P "$pipeline" \
-        -n "$requests" -d "$size" -r "$KEYSPACE" --csv 2>"$WORK_DIR/benchmark.err") || {
+    local -a what=(-t "$test")
+    if [[ "$test" == @* ]]; then local -n command_line=${test#@}; what=("${command_line[@]}"); fi
+    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" "${TLS_FLAGS[@]}" -c "$clients" -P "$pipeline" \
+        -n "$requests" -d "$size" -r "$KEYSPACE" --csv "${what[@]}" 2>"$WORK_DIR/benchmark.err") || {
         echo "redis-benchmark failed against port $port:" >&2
         cat "$WORK_DIR/benchmark.err" >&2
         return 1
     }
-    awk -F, -v want="$test" '
-        { gsub(/"/, "") }
-        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        toupper($1) == toupper(want) {
-            if (!("rps" in col) || !("p50_latency_ms" in col) || !("p99_latency_ms" in col)) exit 1
-            print $col["rps"], $col["p50_latency_ms"], $col["p99_latency_ms"]; found = 1
-        }
-        END { exit !found }' <<<"$out" || {
+    # Parsed as CSV: a command line given with @NAME may hold commas and quotes of its own (a Lua script).
+    python3 -c '
+import csv, sys
+want, rows = sys.argv[1], list(csv.reader(sys.stdin))
+col = {name: i for i, name in enumerate(rows[0])}
+for r in rows[1:]:
+    if want.startswith("@") or r[0].upper() == want.upper():
+        print(r[col["rps"]], r[col["p50_latency_ms"]], r[col["p99_latency_ms"]]); sys.exit(0)
+sys.exit(1)' "$test" <<<"$out" || {
         echo "could not parse redis-benchmark --csv output:" >&2
         echo "$out" >&2
         return 1
@@ -294,6 +305,30 @@ if ((TLS)); then
             run_case "$TLS_LABEL $test 64 B, c$clients P16" "$test" "$clients" 16 "$N_P16" 64
         done
     done
+elif ((SCRIPTS)); then
+    populate 64
+    # A script and a library function that never mention TIMER.: the proxy must forward them as it forwards SET.
+    SET_SCRIPT="return redis.call('SET', KEYS[1], ARGV[1])"
+    SHA=$("$REDIS_CLI" -h 127.0.0.1 -p "$PROXY_PORT" SCRIPT LOAD "$SET_SCRIPT")
+    "$REDIS_CLI" -h 127.0.0.1 -p "$PROXY_PORT" FUNCTION LOAD REPLACE \
+        "#!lua name=benchset
+redis.register_function('bench_set', function(keys, args) return redis.call('SET', keys[1], args[1]) end)" >/dev/null
+    VALUE=$(printf 'x%.0s' {1..64})
+    EVALSHA_SET=(EVALSHA "$SHA" 1 key:__rand_int__ "$VALUE")
+    EVAL_SET=(EVAL "$SET_SCRIPT" 1 key:__rand_int__ "$VALUE")
+    FCALL_SET=(FCALL bench_set 1 key:__rand_int__ "$VALUE")
+    for pipeline in 1 16; do
+        n=$N_P1; ((pipeline > 1)) && n=$N_P16
+        run_case "EVALSHA SET 64 B, c$CLIENTS P$pipeline" @EVALSHA_SET "$CLIENTS" "$pipeline" "$n" 64
+        run_case "EVAL SET 64 B, c$CLIENTS P$pipeline" @EVAL_SET "$CLIENTS" "$pipeline" "$n" 64
+        run_case "FCALL SET 64 B, c$CLIENTS P$pipeline" @FCALL_SET "$CLIENTS" "$pipeline" "$n" 64
+    done
+    # From here on the proxy looks at every EVALSHA (it may name a rewritten script); these still must not slow down.
+    "$REDIS_CLI" -h 127.0.0.1 -p "$PROXY_PORT" SCRIPT LOAD "return redis.call('TIMER.INFO', KEYS[1])" >/dev/null
+    for pipeline in 1 16; do
+        n=$N_P1; ((pipeline > 1)) && n=$N_P16
+        run_case "EVALSHA SET, after a TIMER script, c$CLIENTS P$pipeline" @EVALSHA_SET "$CLIENTS" "$pipeline" "$n" 64
+    done
 else
     for size in 64 4096; do
         echo "Populating $KEYSPACE keys with $(size_label "$size") values..." >&2
@@ -305,15 +340,19 @@ else
         done
     done
 fi
-populate 64
-run_case "$( ((TLS)) && echo "$TLS_LABEL ")SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
+if ((!SCRIPTS)); then
+    populate 64
+    run_case "$( ((TLS)) && echo "$TLS_LABEL ")SET 64 B, c1 P1" SET 1 1 "$N_LAT" 64 latency
+fi
 
 # --- report ---------------------------------------------------------------------------------------
 
 REDIS_VERSION=$("$REDIS_SERVER" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
 COMMIT=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# A proxy built elsewhere (PROXY_DLL, e.g. an older commit to compare with) is named instead of this checkout.
+[[ "$PROXY_DLL" == "$DEFAULT_PROXY_DLL" ]] || COMMIT="$COMMIT (proxy: $PROXY_DLL)"
 TABLE=$(
-    echo "# Proxy vs direct Redis$( ((TLS)) && echo ", $TLS_TITLE") ($STARTED UTC)"
+    echo "# Proxy vs direct Redis$( ((TLS)) && echo ", $TLS_TITLE")$( ((SCRIPTS)) && echo ", Lua without TIMER.*") ($STARTED UTC)"
     echo
     echo "commit $COMMIT, redis $REDIS_VERSION, $(nproc 2>/dev/null || echo '?') CPUs, $ROUNDS rounds interleaved (median of each side)," \
         "requests -P 1: $N_P1, -P 16: $N_P16, 1 client: $N_LAT, keyspace $KEYSPACE$( ((QUICK)) && echo ', --quick')"
@@ -329,7 +368,7 @@ TABLE=$(
 )
 
 mkdir -p "$RESULTS_DIR"
-OUT_FILE="$RESULTS_DIR/proxy-$( ((UPSTREAM_TLS_ONLY)) && echo 'upstream-' || true)$( ((TLS)) && echo 'tls-' || true)$STARTED.md"
+OUT_FILE="$RESULTS_DIR/proxy-$( ((SCRIPTS)) && echo 'scripts-' || true)$( ((UPSTREAM_TLS_ONLY)) && echo 'upstream-' || true)$( ((TLS)) && echo 'tls-' || true)$STARTED.md"
 printf '%s\n' "$TABLE" >"$OUT_FILE"
 echo
 printf '%s\n' "$TABLE"

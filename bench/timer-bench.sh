@@ -12,7 +12,7 @@ Usage: bench/timer-bench.sh [--quick] [--module /path/to/timer.so] [--no-build] 
   --module PATH     also run every scenario against a second redis-server started with --loadmodule PATH
                     (the module is never downloaded or built here)
   --no-build        use the existing Release builds of the proxy and of bench/TimerBench
-  --scenarios LIST  comma-separated subset of cold,new,burst,lateness,memory (default: all)
+  --scenarios LIST  comma-separated subset of cold,new,burst,lateness,memory,lua (default: all)
 
 Environment: REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI, DOTNET (see bench/README.md).
 EOF2
@@ -34,7 +34,7 @@ DOTNET=${DOTNET:-dotnet}
 QUICK=0
 BUILD=1
 MODULE=""
-SCENARIOS="cold,new,burst,lateness,memory"
+SCENARIOS="cold,new,burst,lateness,memory,lua"
 while (($#)); do
     case "$1" in
         --quick) QUICK=1 ;;

@@ -17,7 +17,7 @@ if (args.Length > 0 && args[0] == "scale")
 var targets = new List<Target>();
 var divisor = 1;
 var redisBenchmark = "redis-benchmark";
-var scenarios = new HashSet<string> { "cold", "new", "burst", "lateness", "memory" };
+var scenarios = new HashSet<string> { "cold", "new", "burst", "lateness", "memory", "lua" };
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -28,7 +28,7 @@ for (var i = 0; i < args.Length; i++)
         case "--scenarios": scenarios = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(); break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}; usage: TimerBench --target name=proxy,timer=H:P,redis=H:P,pid=N " +
-                                    "[--target name=module,timer=H:P] [--quick] [--redis-benchmark PATH] [--scenarios cold,new,burst,lateness,memory]");
+                                    "[--target name=module,timer=H:P] [--quick] [--redis-benchmark PATH] [--scenarios cold,new,burst,lateness,memory,lua]");
             return 2;
     }
 }
@@ -86,6 +86,7 @@ RunScenario("new", Scenarios.Throughput);
 RunScenario("burst", Scenarios.Burst);
 RunScenario("lateness", Scenarios.Lateness);
 RunScenario("memory", Scenarios.Memory);
+RunScenario("lua", Scenarios.LuaCost);
 
 Console.Write(Report.Render(targets, settings, results, scenarios));
 return results.Failures.Count == 0 ? 0 : 1;
@@ -98,6 +99,7 @@ static class Report
         "new" or "kill" => "new",
         "burst" => "burst",
         "lat" => "lateness",
+        "lua" => "lua",
         _ => "memory",
     };
 
@@ -158,6 +160,20 @@ static class Report
         Row("4. memory", $"Redis used_memory delta per timer, {K(s.MemoryLarge)} timers", "mem.large", Bytes, "≤ 600 B (module ref 290.6 B)", v => v <= 600);
         Row("4. memory", $"proxy RSS with {K(s.MemoryLarge)} timers in Redis", "proxy.rss", MiB, "≤ 300 MB (at 1M)", v => v * 1048576 <= 300e6);
         Row("4. memory", "proxy peak RSS (VmHWM, whole run)", "proxy.peak", MiB, "", null);
+        string Micros(double v) => v.ToString("F2", CultureInfo.InvariantCulture) + " µs";
+        string Times(double v) => v.ToString("F2", CultureInfo.InvariantCulture) + "×";
+        Row("5. Lua", $"client TIMER.NEW pipelined, merged by the proxy ({K(s.NewCount / 2)} timers): Redis CPU / executing per timer", "lua.merged.cpu", Micros,
+            r.Get("lua.merged.exec", "proxy") is double me ? $"executing: {Micros(me)}" : "", null);
+        Row("5. Lua", "client TIMER.NEW, one per call: Redis CPU / executing per timer", "lua.client.cpu", Micros,
+            r.Get("lua.client.exec", "proxy") is double ce ? $"executing: {Micros(ce)}" : "", null);
+        Row("5. Lua", "TIMER.NEW from a function (FCALL, as in a callback): Redis CPU / executing", "lua.fcall.cpu", Micros,
+            r.Get("lua.fcall.exec", "proxy") is double fe ? $"executing: {Micros(fe)}" : "", null);
+        Row("5. Lua", "TIMER.NEW from a script (EVALSHA): Redis CPU / executing", "lua.evalsha.cpu", Micros,
+            r.Get("lua.evalsha.exec", "proxy") is double ee ? $"executing: {Micros(ee)}" : "", null);
+        Row("5. Lua", "function / client, Redis CPU", "lua.fcall.cpu.ratio", Times, "≤ 2×", v => v <= 2);
+        Row("5. Lua", "function / client, executing", "lua.fcall.exec.ratio", Times, "≤ 2×", v => v <= 2);
+        Row("5. Lua", "script / client, Redis CPU", "lua.evalsha.cpu.ratio", Times, "≤ 2×", v => v <= 2);
+        Row("5. Lua", "script / client, executing", "lua.evalsha.exec.ratio", Times, "≤ 2×", v => v <= 2);
 
         if (r.Failures.Count > 0)
         {

@@ -193,6 +193,78 @@ public static class Scenarios
         if (left is not 0L) results.Fail(target, "burst", $"one-shot timer keys still exist after firing (EXISTS -> {Target.Describe(left)})");
     }
 
+    // --- 5. Timers created from Lua: what Redis spends per timer, against a TIMER.NEW sent by a client -------
+
+    /// <summary>Loaded through the target's timer endpoint, so through the proxy it gets the prelude that answers
+    /// TIMER.NEW inside it. <c>bench_make</c> is what a callback that re-arms a timer does when the scheduler
+    /// FCALLs it: Redis runs the same function either way.</summary>
+    public const string LuaLibrary = """
+        #!lua name=timerbenchlua
+        redis.register_function('bench_make', function(keys, args)
+          return redis.call('TIMER.NEW', keys[1], 'bench_count', '3600000', '0')
+        end)
+        """;
+    public const string LuaScript = "return redis.call('TIMER.NEW', KEYS[1], 'bench_count', '3600000', '0')";
+
+    public static void LuaCost(Target target, Settings settings, Results results)
+    {
+        var n = settings.NewCount / 2;
+        using var timer = target.Timer();
+        using var redis = target.Redis();
+        timer.Checked("FUNCTION", "LOAD", "REPLACE", LuaLibrary);
+        var sha = timer.Checked("SCRIPT", "LOAD", LuaScript) as string
+            ?? throw new InvalidOperationException("SCRIPT LOAD did not answer a SHA1");
+        // A callback creates one timer per call. A client pipelining TIMER.NEWs gets them merged by the proxy (many
+        // timers per Redis call), so the comparison is with a client whose every TIMER.NEW is its own call: each
+        // request is followed by a PING, which the proxy does not merge across, in every way measured.
+        Measure("client TIMER.NEW, pipelined (merged by the proxy)", "lua.merged", i => ["TIMER.NEW", $"bm:lua:{i}", "bench_count", "3600000", "0"], false);
+        Measure("client TIMER.NEW, one per call", "lua.client", i => ["TIMER.NEW", $"bm:lua:{i}", "bench_count", "3600000", "0"], true);
+        Measure("TIMER.NEW from a function (FCALL bench_make)", "lua.fcall", i => ["FCALL", "bench_make", "1", $"bm:lua:{i}"], true);
+        Measure("TIMER.NEW from a script (EVALSHA)", "lua.evalsha", i => ["EVALSHA", sha, "1", $"bm:lua:{i}"], true);
+        foreach (var way in new[] { "fcall", "evalsha" })
+            foreach (var figure in new[] { "cpu", "exec" })
+                if (results.Get($"lua.client.{figure}", target.Name) is double client && results.Get($"lua.{way}.{figure}", target.Name) is double lua)
+                    results.Set($"lua.{way}.{figure}.ratio", target, lua / client);
+        timer.Checked("FUNCTION", "DELETE", "timerbenchlua");
+
+        // Two figures per way, over N creations on ids that do not exist yet, so every way does the same work:
+        // Redis's CPU (INFO cpu: reading, parsing and answering as well) and the time Redis spent executing the
+        // calls that create the timers (INFO commandstats of the top-level command; what Lua calls inside is
+        // part of it). The proxy's own CPU is not counted: the target is about what Redis pays.
+        void Measure(string what, string metric, Func<int, string[]> command, bool alone)
+        {
+            redis.Checked("CONFIG", "RESETSTAT");
+            var before = CpuSeconds(redis);
+            var run = alone
+                ? Pipelined.Run(target.TimerEndpoint, 2 * n, Settings.Connections, Settings.Pipeline,
+                    (i, _) => i % 2 == 0 ? command(i / 2) : ["PING"], r => r is 1L or "PONG")
+                : Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => command(i), Pipelined.IsOne);
+            var after = CpuSeconds(redis);
+            var exec = TimerCallMicros(redis);
+            Report(target, results, what, run);
+            var cpu = (after - before) * 1e6 / n;
+            Log.Info($"{target.Name}: {what}: Redis CPU {cpu:F2} µs, executing {exec / n:F2} µs per timer");
+            results.Set(metric + ".cpu", target, cpu);
+            results.Set(metric + ".exec", target, exec / n);
+            Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:lua:{i}"], Pipelined.IsOne);
+        }
+    }
+
+    private static double CpuSeconds(RespConnection redis) =>
+        double.Parse(Target.InfoField(redis, "cpu", "used_cpu_user"), CultureInfo.InvariantCulture)
+        + double.Parse(Target.InfoField(redis, "cpu", "used_cpu_sys"), CultureInfo.InvariantCulture);
+
+    /// <summary>µs Redis spent in the commands a client sends to create timers: the proxy's FCALL of its library,
+    /// the bench's FCALL and EVALSHA, the module's TIMER.NEW (commandstats count what scripts call as well, inside).</summary>
+    private static double TimerCallMicros(RespConnection redis)
+    {
+        double usec = 0;
+        foreach (var line in (redis.Checked("INFO", "commandstats") as string ?? "").Split("\r\n"))
+            if (line.StartsWith("cmdstat_fcall:") || line.StartsWith("cmdstat_evalsha:") || line.StartsWith("cmdstat_timer.new:"))
+                usec += double.Parse(line.Split("usec=")[1].Split(',')[0], CultureInfo.InvariantCulture);
+        return usec;
+    }
+
     // --- 3. Lateness: N one-shot timers spread evenly over 5 s ------------------------------------------------
 
     public static void Lateness(Target target, Settings settings, Results results)
