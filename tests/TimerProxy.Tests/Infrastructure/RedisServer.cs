@@ -13,17 +13,24 @@ public sealed class RedisServer : IDisposable
 {
     private Process? _process;
     private readonly string[] _extraArgs;
+    private readonly IReadOnlyDictionary<string, string> _environment;
 
     public int Port { get; private set; }
     public string Directory { get; }
     public int Pid => _process?.Id ?? throw new InvalidOperationException("not running");
     public string Endpoint => $"127.0.0.1:{Port}";
 
-    public RedisServer(params string[] extraArgs) : this(null, extraArgs) { }
+    public RedisServer(params string[] extraArgs) : this((int?)null, extraArgs) { }
 
-    public RedisServer(int? port, params string[] extraArgs)
+    /// <summary>A server whose process gets these environment variables (for example an LD_PRELOAD shim).</summary>
+    public RedisServer(IReadOnlyDictionary<string, string> environment, params string[] extraArgs) : this(null, environment, extraArgs) { }
+
+    public RedisServer(int? port, params string[] extraArgs) : this(port, new Dictionary<string, string>(), extraArgs) { }
+
+    private RedisServer(int? port, IReadOnlyDictionary<string, string> environment, string[] extraArgs)
     {
         _extraArgs = extraArgs;
+        _environment = environment;
         Directory = Path.Combine(Path.GetTempPath(), "redistimer-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
         Start(port);
@@ -51,6 +58,7 @@ public sealed class RedisServer : IDisposable
                          "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "redis.log" })
                 info.ArgumentList.Add(a);
             foreach (var a in _extraArgs) info.ArgumentList.Add(a);
+            foreach (var (name, value) in _environment) info.Environment[name] = value;
             _process = Process.Start(info)!;
             if (WaitUntilListening(TimeSpan.FromSeconds(10)))
             {
