@@ -37,6 +37,7 @@ public static class Scale
                 case "near-create": NearCreate(Opt("redis"), Int("count"), Int("first-ms"), Int("last-ms")); break;
                 case "near-report": NearReport(Opt("redis"), Int("count"), Row); break;
                 case "settle": Settle(Opt("redis"), Row); break;
+                case "list": List(Opt("timer"), Opt("redis"), Int("count"), Opt("label"), Row); break;
                 default: throw new ArgumentException($"unknown scale step {step}");
             }
         }
@@ -63,6 +64,75 @@ public static class Scale
         Log.Info($"scale: {Count(to - from)} in {run.Seconds:F1} s ({Rate(run.Rate)})");
         if (run.Errors > 0) throw new InvalidOperationException($"{run.Errors} wrong replies while filling; first: {run.FirstError}");
         row($"fill: TIMER.NEW of timers {Count(from)}..{Count(to)}, {Connections} conn × P{Pipeline}", Rate(run.Rate), "", null);
+    }
+
+    /// <summary>
+    /// Pages through every timer with TIMER.LIST COUNT <paramref name="count"/> (through the proxy), then through the
+    /// index with a plain ZSCAN of the same COUNT (straight to Redis), the yardstick for what one call of that size
+    /// holds Redis on this machine. Redis's SLOWLOG, set to log what takes 5 ms or more during the step (both settings
+    /// put back after), names the calls that held Redis that long; the mean is the client's round trip per call.
+    /// </summary>
+    private static void List(string timer, string redisEndpoint, int count, string label, Action<string, string, string, bool?> row)
+    {
+        using var redis = RespConnection.Connect(redisEndpoint);
+        var threshold = (redis.Checked("CONFIG", "GET", "slowlog-log-slower-than") as object?[])![1] as string;
+        var maxLen = (redis.Checked("CONFIG", "GET", "slowlog-max-len") as object?[])![1] as string;
+        redis.Checked("CONFIG", "SET", "slowlog-max-len", "100000");
+        redis.Checked("CONFIG", "SET", "slowlog-log-slower-than", "5000");
+        try
+        {
+            using var proxy = RespConnection.Connect(timer, replyTimeoutMs: 30_000);
+            var list = Page(redis, "fcall", "timer_list", cursor => proxy.Checked("TIMER.LIST", "COUNT", S(count), "CURSOR", cursor));
+            Report($"TIMER.LIST COUNT {count} through the proxy, every timer", list, "no call ≥ 5 ms", list.Slow.Count == 0);
+            var zscan = Page(redis, "zscan", null, cursor => redis.Checked("ZSCAN", IndexKey, cursor, "COUNT", S(count)));
+            Report($"plain ZSCAN of the index, COUNT {count}, straight to Redis (the yardstick)", zscan, "", null);
+        }
+        finally
+        {
+            redis.Checked("CONFIG", "SET", "slowlog-log-slower-than", threshold!);
+            redis.Checked("CONFIG", "SET", "slowlog-max-len", maxLen!);
+        }
+
+        void Report(string what, Paged p, string target, bool? met)
+        {
+            var slow = p.Slow.Count == 0 ? "none" : $"{p.Slow.Count} (worst {Ms(p.Slow.Max() / 1000.0)})";
+            var text = $"{Count(p.Listed)} in {Count(p.Calls)} calls, {p.MeanRoundTripMs:F2} ms per call round trip; calls that held Redis ≥ 5 ms: {slow}";
+            Log.Info($"scale: {label}: {what}: {text}");
+            row($"{label}: {what}", text, target, met);
+        }
+        static string S(int v) => v.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private sealed record Paged(long Calls, long Listed, double MeanRoundTripMs, List<long> Slow);
+
+    /// <summary>Calls <paramref name="call"/> from cursor 0 until the cursor is 0 again; the µs of each of those calls
+    /// (its <paramref name="command"/> entries, of <paramref name="function"/> for FCALL) that Redis's SLOWLOG holds.</summary>
+    private static Paged Page(RespConnection redis, string command, string? function, Func<string, object?> call)
+    {
+        redis.Checked("SLOWLOG", "RESET");
+        long calls = 0, listed = 0;
+        var cursor = "0";
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            if (call(cursor) is not object?[] { Length: 2 } reply || reply[0] is not string next || reply[1] is not object?[] items)
+                throw new InvalidOperationException($"{command}: unexpected reply at cursor {cursor}");
+            cursor = next;
+            calls++;
+            listed += function is null ? items.Length / 2 : items.Length;   // ZSCAN: member, score pairs
+        } while (cursor != "0");
+        double meanMs = took.Elapsed.TotalMilliseconds / calls;
+
+        var slow = new List<long>();
+        foreach (var entry in redis.Checked("SLOWLOG", "GET", "-1") as object?[] ?? [])
+        {
+            // id, time, µs, [command, args...], client address, client name
+            if (entry is not object?[] e || e[3] is not object?[] args || args.Length == 0 || e[2] is not long us) continue;
+            if (!string.Equals(args[0] as string, command, StringComparison.OrdinalIgnoreCase)) continue;
+            if (function is not null && (args.Length < 2 || args[1] as string != function)) continue;
+            slow.Add(us);
+        }
+        return new Paged(calls, listed, meanMs, slow);
     }
 
     /// <summary>LOOP timers that keep the window busy (fires, reconciliation reads that find something) meanwhile.</summary>
