@@ -153,15 +153,15 @@ public static class Scale
         using var redis = RespConnection.Connect(redisEndpoint);
         var prefix = $"bm:r:{Guid.NewGuid():N}:";
         Log.Info($"scale: TIMER.NEW + TIMER.KILL x {Count(count)}, {label}");
-        var before = CommandMicros(redis);
+        var before = Target.CommandMicros(redis);
         var fcallBefore = before.GetValueOrDefault("fcall");
         var create = Pipelined.Run(timer, count, Connections, Pipeline, (i, _) => ["TIMER.NEW", prefix + i, "bench_count", "3600000", "0"], Pipelined.IsOne);
         if (create.Errors > 0) throw new InvalidOperationException($"{create.Errors} wrong TIMER.NEW replies; first: {create.FirstError}");
-        var created = CommandMicros(redis);
+        var created = Target.CommandMicros(redis);
         var fcallCreated = created.GetValueOrDefault("fcall");
         var kill = Pipelined.Run(timer, count, Connections, Pipeline, (i, _) => ["TIMER.KILL", prefix + i], Pipelined.IsOne);
         if (kill.Errors > 0) throw new InvalidOperationException($"{kill.Errors} wrong TIMER.KILL replies; first: {kill.FirstError}");
-        var killed = CommandMicros(redis);
+        var killed = Target.CommandMicros(redis);
         var fcallKilled = killed.GetValueOrDefault("fcall");
         double newRedis = (double)(fcallCreated - fcallBefore) / count, killRedis = (double)(fcallKilled - fcallCreated) / count;
         Log.Info($"scale: NEW {Rate(create.Rate)} (Redis {newRedis:F2} µs each: {PerTimer(before, created, count)}), " +
@@ -198,20 +198,7 @@ public static class Scale
             $"{(was ? "yes" : "no")} / {Count(reads)}", "", null);
     }
 
-    /// <summary>Redis's time (µs) spent in each command since the last reset; commands run by functions are counted too.</summary>
-    private static Dictionary<string, long> CommandMicros(RespConnection redis)
-    {
-        var micros = new Dictionary<string, long>();
-        foreach (var line in ((string)redis.Checked("INFO", "commandstats")!).Split("\r\n"))
-        {
-            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal)) continue;
-            var usec = line.Split(',').Single(f => f.StartsWith("usec=", StringComparison.Ordinal))["usec=".Length..];
-            micros[line["cmdstat_".Length..line.IndexOf(':')]] = long.Parse(usec, CultureInfo.InvariantCulture);
-        }
-        return micros;
-    }
-
-    /// <summary>Where Redis's time per timer went between two <see cref="CommandMicros"/> readings, biggest first.</summary>
+    /// <summary>Where Redis's time per timer went between two <see cref="Target.CommandMicros"/> readings, biggest first.</summary>
     private static string PerTimer(Dictionary<string, long> before, Dictionary<string, long> after, int count) =>
         string.Join(", ", after.Select(a => (a.Key, Us: (a.Value - before.GetValueOrDefault(a.Key)) / (double)count))
             .Where(a => a.Us >= 0.05).OrderByDescending(a => a.Us).Select(a => $"{a.Key} {a.Us:F2}"));

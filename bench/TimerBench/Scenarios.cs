@@ -256,14 +256,8 @@ public static class Scenarios
 
     /// <summary>µs Redis spent in the commands a client sends to create timers: the proxy's FCALL of its library,
     /// the bench's FCALL and EVALSHA, the module's TIMER.NEW (commandstats count what scripts call as well, inside).</summary>
-    private static double TimerCallMicros(RespConnection redis)
-    {
-        double usec = 0;
-        foreach (var line in (redis.Checked("INFO", "commandstats") as string ?? "").Split("\r\n"))
-            if (line.StartsWith("cmdstat_fcall:") || line.StartsWith("cmdstat_evalsha:") || line.StartsWith("cmdstat_timer.new:"))
-                usec += double.Parse(line.Split("usec=")[1].Split(',')[0], CultureInfo.InvariantCulture);
-        return usec;
-    }
+    private static double TimerCallMicros(RespConnection redis) =>
+        Target.CommandMicros(redis).Where(c => c.Key is "fcall" or "evalsha" or "timer.new").Sum(c => c.Value);
 
     // --- 3. Lateness: N one-shot timers spread evenly over 5 s ------------------------------------------------
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace RedisTimer.Bench;
 
@@ -41,6 +42,19 @@ public sealed record Target(string Name, string TimerEndpoint, string RedisEndpo
         foreach (var line in info.Split("\r\n"))
             if (line.StartsWith(field + ":", StringComparison.Ordinal)) return line[(field.Length + 1)..];
         throw new InvalidOperationException($"INFO {section} has no {field}");
+    }
+
+    /// <summary>Redis's time (µs) spent in each command since the last reset; commands run by functions are counted too.</summary>
+    public static Dictionary<string, long> CommandMicros(RespConnection redis)
+    {
+        var micros = new Dictionary<string, long>();
+        foreach (var line in ((string)redis.Checked("INFO", "commandstats")!).Split("\r\n"))
+        {
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal)) continue;
+            var usec = line.Split(',').Single(f => f.StartsWith("usec=", StringComparison.Ordinal))["usec=".Length..];
+            micros[line["cmdstat_".Length..line.IndexOf(':')]] = long.Parse(usec, CultureInfo.InvariantCulture);
+        }
+        return micros;
     }
 
     /// <summary>VmRSS and VmHWM of the proxy in bytes, from /proc/&lt;pid&gt;/status.</summary>
