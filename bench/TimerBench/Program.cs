@@ -138,12 +138,16 @@ static class Report
         double? Warm(string key) => r.Get(key, "proxy");
         Row("0. cold start", $"TIMER.NEW as started, {K(s.NewCount)} keys, {Settings.Connections} conn × P{Settings.Pipeline}", "cold.new", Rate,
             Warm("new.pipelined") is double wn ? $"≥ 80% of warm = {Rate(0.8 * wn)}" : "≥ 80% of warm", v => Warm("new.pipelined") is double wn && v >= 0.8 * wn);
+        Row("0. cold start", "CPU per timer of that run: Redis / proxy (warm run: scenario 1)", "cold.new.cpu.redis", Micros,
+            r.Get("cold.new.cpu.proxy", "proxy") is double cp ? $"proxy: {Micros(cp)}" : "", null);
         Row("0. cold start", $"{K(s.BurstCount)} one-shot burst as started: all fired, after first due", "cold.burst.all", Sec,
             Warm("burst.all") is double wb ? $"≤ warm / 0.8 = {Sec(wb / 0.8)}" : "≤ warm / 0.8", v => Warm("burst.all") is double wb && v <= wb / 0.8);
         Row("0. cold start", "fire rate as started (first to last fire)", "cold.burst.rate", v => v.ToString("N0", CultureInfo.InvariantCulture) + " FCALL/s", "", null);
         Row("0. cold start", "worst PING during that burst, via proxy / direct", "cold.burst.ping.proxy", Ms,
             r.Get("cold.burst.ping.direct", "proxy") is double cd ? $"direct: {Ms(cd)}" : "", null);
         Row("1. throughput", $"TIMER.NEW, {K(s.NewCount)} keys, {Settings.Connections} conn × P{Settings.Pipeline}", "new.pipelined", Rate, newRef.Item2, v => v >= newRef.Item1);
+        Row("1. throughput", "CPU per timer of that run: Redis / proxy", "new.cpu.redis", Micros,
+            r.Get("new.cpu.proxy", "proxy") is double wp ? $"proxy: {Micros(wp)}" : "", null);
         Row("1. throughput", $"TIMER.NEW, redis-benchmark -c 50 -P 32 -n {s.NewCount}", "new.rb", Rate, rbRef.Item2, v => v >= rbRef.Item1);
         Row("1. throughput", $"TIMER.KILL, {K(s.NewCount)} keys, {Settings.Connections} conn × P{Settings.Pipeline}", "kill.pipelined", Rate, "(module ref 344k–450k/s)", null);
         Row("2. burst", $"{K(s.BurstCount)} one-shot due within {Settings.BurstWindowMs} ms: all fired, after first due", "burst.all", Sec, burstRef.Item2, v => v <= burstRef.Item1);

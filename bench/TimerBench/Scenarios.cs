@@ -63,9 +63,7 @@ public static class Scenarios
     {
         var n = settings.NewCount;
         Log.Info($"{target.Name}: TIMER.NEW x {n} ({Settings.Connections} connections x pipeline {Settings.Pipeline})");
-        var create = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
-            (i, _) => ["TIMER.NEW", $"bm:new:{i}", "bench_count", "3600000", "0"], Pipelined.IsOne);
-        Report(target, results, "TIMER.NEW pipelined", create);
+        var create = CreateWithCpu(target, results, "new", n, "TIMER.NEW pipelined", i => ["TIMER.NEW", $"bm:new:{i}", "bench_count", "3600000", "0"]);
         results.Set("new.pipelined", target, create.Rate);
 
         Log.Info($"{target.Name}: TIMER.KILL x {n}");
@@ -78,6 +76,21 @@ public static class Scenarios
         results.Set("new.rb", target, RedisBenchmark(settings, target.TimerEndpoint, n));
         using var timer = target.Timer();
         timer.Checked("TIMER.KILL", "bm:rb:__rand_int__");
+    }
+
+    /// <summary>Pipelined creation of n timers, with the CPU Redis and the proxy spent per timer: tells a cold run
+    /// slowed by the proxy's start (its JIT) from one slowed by Redis (first-touch memory, dict growth).</summary>
+    private static PipelinedResult CreateWithCpu(Target target, Results results, string metric, int n, string what, Func<int, string[]> command)
+    {
+        using var redis = target.Redis();
+        var (redisBefore, proxyBefore) = (Target.RedisCpuSeconds(redis), target.ProxyCpuSeconds());
+        var run = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => command(i), Pipelined.IsOne);
+        var (redisCpu, proxyCpu) = ((Target.RedisCpuSeconds(redis) - redisBefore) * 1e6 / n, (target.ProxyCpuSeconds() - proxyBefore) * 1e6 / n);
+        Report(target, results, what, run);
+        Log.Info($"{target.Name}: {what}: CPU per timer: Redis {redisCpu:F2} µs, proxy {proxyCpu:F2} µs");
+        results.Set(metric + ".cpu.redis", target, redisCpu);
+        if (target.IsProxy) results.Set(metric + ".cpu.proxy", target, proxyCpu);
+        return run;
     }
 
     private static void Report(Target target, Results results, string what, PipelinedResult run)
@@ -118,9 +131,7 @@ public static class Scenarios
     {
         var n = settings.NewCount;
         Log.Info($"{target.Name}: cold: TIMER.NEW x {n} ({Settings.Connections} connections x pipeline {Settings.Pipeline})");
-        var create = Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline,
-            (i, _) => ["TIMER.NEW", $"bm:cold:{i}", "bench_count", "3600000", "0"], Pipelined.IsOne);
-        Report(target, results, "cold TIMER.NEW pipelined", create);
+        var create = CreateWithCpu(target, results, "cold.new", n, "cold TIMER.NEW pipelined", i => ["TIMER.NEW", $"bm:cold:{i}", "bench_count", "3600000", "0"]);
         results.Set("cold.new", target, create.Rate);
         Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:cold:{i}"], Pipelined.IsOne);
         Burst(target, settings, results, "cold.burst", "cold.new");
@@ -234,12 +245,12 @@ public static class Scenarios
         void Measure(string what, string metric, Func<int, string[]> command, bool alone)
         {
             redis.Checked("CONFIG", "RESETSTAT");
-            var before = CpuSeconds(redis);
+            var before = Target.RedisCpuSeconds(redis);
             var run = alone
                 ? Pipelined.Run(target.TimerEndpoint, 2 * n, Settings.Connections, Settings.Pipeline,
                     (i, _) => i % 2 == 0 ? command(i / 2) : ["PING"], r => r is 1L or "PONG")
                 : Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => command(i), Pipelined.IsOne);
-            var after = CpuSeconds(redis);
+            var after = Target.RedisCpuSeconds(redis);
             var exec = TimerCallMicros(redis);
             Report(target, results, what, run);
             var cpu = (after - before) * 1e6 / n;
@@ -249,10 +260,6 @@ public static class Scenarios
             Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:lua:{i}"], Pipelined.IsOne);
         }
     }
-
-    private static double CpuSeconds(RespConnection redis) =>
-        double.Parse(Target.InfoField(redis, "cpu", "used_cpu_user"), CultureInfo.InvariantCulture)
-        + double.Parse(Target.InfoField(redis, "cpu", "used_cpu_sys"), CultureInfo.InvariantCulture);
 
     /// <summary>µs Redis spent in the commands a client sends to create timers: the proxy's FCALL of its library,
     /// the bench's FCALL and EVALSHA, the module's TIMER.NEW (commandstats count what scripts call as well, inside).</summary>

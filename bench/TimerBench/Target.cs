@@ -57,6 +57,21 @@ public sealed record Target(string Name, string TimerEndpoint, string RedisEndpo
         return micros;
     }
 
+    /// <summary>CPU seconds the proxy process has used (user + system, /proc/&lt;pid&gt;/stat); 0 for the module.</summary>
+    public double ProxyCpuSeconds()
+    {
+        if (ProxyPid is not int pid) return 0;
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
+    }
+
+    /// <summary>Redis's CPU seconds (INFO cpu, user + system).</summary>
+    public static double RedisCpuSeconds(RespConnection redis) =>
+        double.Parse(InfoField(redis, "cpu", "used_cpu_user"), CultureInfo.InvariantCulture)
+        + double.Parse(InfoField(redis, "cpu", "used_cpu_sys"), CultureInfo.InvariantCulture);
+
     /// <summary>VmRSS and VmHWM of the proxy in bytes, from /proc/&lt;pid&gt;/status.</summary>
     public (long Rss, long Peak) ProxyMemory()
     {
