@@ -37,7 +37,7 @@ public static class Scale
                 case "near-create": NearCreate(Opt("redis"), Int("count"), Int("first-ms"), Int("last-ms")); break;
                 case "near-report": NearReport(Opt("redis"), Int("count"), Row); break;
                 case "settle": Settle(Opt("redis"), Row); break;
-                case "list": List(Opt("timer"), Opt("redis"), Int("count"), Opt("label"), Row); break;
+                case "list": List(Opt("timer"), Opt("redis"), Int("count"), Int("redis-pid"), Opt("label"), Row); break;
                 default: throw new ArgumentException($"unknown scale step {step}");
             }
         }
@@ -69,10 +69,13 @@ public static class Scale
     /// <summary>
     /// Pages through every timer with TIMER.LIST COUNT <paramref name="count"/> (through the proxy), then through the
     /// index with a plain ZSCAN of the same COUNT (straight to Redis), the yardstick for what one call of that size
-    /// holds Redis on this machine. Redis's SLOWLOG, set to log what takes 5 ms or more during the step (both settings
-    /// put back after), names the calls that held Redis that long; the mean is the client's round trip per call.
+    /// holds Redis on this machine. Two measures of a call's hold on Redis: the CPU time Redis's main thread ran
+    /// during it (its schedstat, read before and after each call), which is the work the call makes Redis do, and
+    /// Redis's SLOWLOG (set to log what takes 5 ms or more during the step, both settings put back after), which is
+    /// wall time and so also counts the moments this two-core VM's scheduler or its host gave the core to someone
+    /// else while the call ran. The mean is the client's round trip per call.
     /// </summary>
-    private static void List(string timer, string redisEndpoint, int count, string label, Action<string, string, string, bool?> row)
+    private static void List(string timer, string redisEndpoint, int count, int redisPid, string label, Action<string, string, string, bool?> row)
     {
         using var redis = RespConnection.Connect(redisEndpoint);
         var threshold = (redis.Checked("CONFIG", "GET", "slowlog-log-slower-than") as object?[])![1] as string;
@@ -82,9 +85,10 @@ public static class Scale
         try
         {
             using var proxy = RespConnection.Connect(timer, replyTimeoutMs: 30_000);
-            var list = Page(redis, "fcall", "timer_list", cursor => proxy.Checked("TIMER.LIST", "COUNT", S(count), "CURSOR", cursor));
-            Report($"TIMER.LIST COUNT {count} through the proxy, every timer", list, "no call ≥ 5 ms", list.Slow.Count == 0);
-            var zscan = Page(redis, "zscan", null, cursor => redis.Checked("ZSCAN", IndexKey, cursor, "COUNT", S(count)));
+            var cpu = new RedisThreadCpu(redisPid);
+            var list = Page(redis, cpu, "fcall", "timer_list", cursor => proxy.Checked("TIMER.LIST", "COUNT", S(count), "CURSOR", cursor));
+            Report($"TIMER.LIST COUNT {count} through the proxy, every timer", list, "no call ≥ 5 ms of Redis CPU", list.CpuMicros.Max() < 5000);
+            var zscan = Page(redis, cpu, "zscan", null, cursor => redis.Checked("ZSCAN", IndexKey, cursor, "COUNT", S(count)));
             Report($"plain ZSCAN of the index, COUNT {count}, straight to Redis (the yardstick)", zscan, "", null);
         }
         finally
@@ -96,26 +100,46 @@ public static class Scale
         void Report(string what, Paged p, string target, bool? met)
         {
             var slow = p.Slow.Count == 0 ? "none" : $"{p.Slow.Count} (worst {Ms(p.Slow.Max() / 1000.0)})";
-            var text = $"{Count(p.Listed)} in {Count(p.Calls)} calls, {p.MeanRoundTripMs:F2} ms per call round trip; calls that held Redis ≥ 5 ms: {slow}";
+            var cpu = p.CpuMicros.Order().ToArray();
+            var overCpu = cpu.Count(us => us >= 5000);
+            var text = $"{Count(p.Listed)} in {Count(p.Calls)} calls, {p.MeanRoundTripMs:F2} ms per call round trip; Redis CPU per call "
+                + $"p50 / p99 / max {Ms(cpu[cpu.Length / 2] / 1000.0)} / {Ms(cpu[(int)(cpu.Length * 0.99)] / 1000.0)} / {Ms(cpu[^1] / 1000.0)}, "
+                + $"≥ 5 ms: {(overCpu == 0 ? "none" : Count(overCpu))}; SLOWLOG (wall time) ≥ 5 ms: {slow}";
             Log.Info($"scale: {label}: {what}: {text}");
             row($"{label}: {what}", text, target, met);
         }
         static string S(int v) => v.ToString(CultureInfo.InvariantCulture);
     }
 
-    private sealed record Paged(long Calls, long Listed, double MeanRoundTripMs, List<long> Slow);
+    private sealed record Paged(long Calls, long Listed, double MeanRoundTripMs, List<long> Slow, List<double> CpuMicros);
+
+    /// <summary>CPU time Redis's main thread has run, from /proc/&lt;pid&gt;/task/&lt;pid&gt;/schedstat (its first field, ns).
+    /// The kernel counts only the time the thread ran, not the time it waited for a core or the host took the vCPU.</summary>
+    private sealed class RedisThreadCpu(int pid)
+    {
+        private readonly string _path = $"/proc/{pid}/task/{pid}/schedstat";
+        public double Micros()
+        {
+            var stat = File.ReadAllText(_path);
+            return long.Parse(stat.AsSpan(0, stat.IndexOf(' ')), CultureInfo.InvariantCulture) / 1000.0;
+        }
+    }
 
     /// <summary>Calls <paramref name="call"/> from cursor 0 until the cursor is 0 again; the µs of each of those calls
     /// (its <paramref name="command"/> entries, of <paramref name="function"/> for FCALL) that Redis's SLOWLOG holds.</summary>
-    private static Paged Page(RespConnection redis, string command, string? function, Func<string, object?> call)
+    private static Paged Page(RespConnection redis, RedisThreadCpu redisCpu, string command, string? function, Func<string, object?> call)
     {
         redis.Checked("SLOWLOG", "RESET");
         long calls = 0, listed = 0;
+        var cpuMicros = new List<double>();
         var cursor = "0";
         var took = System.Diagnostics.Stopwatch.StartNew();
         do
         {
-            if (call(cursor) is not object?[] { Length: 2 } reply || reply[0] is not string next || reply[1] is not object?[] items)
+            var cpuBefore = redisCpu.Micros();
+            var answer = call(cursor);
+            cpuMicros.Add(redisCpu.Micros() - cpuBefore);
+            if (answer is not object?[] { Length: 2 } reply || reply[0] is not string next || reply[1] is not object?[] items)
                 throw new InvalidOperationException($"{command}: unexpected reply at cursor {cursor}");
             cursor = next;
             calls++;
@@ -132,7 +156,7 @@ public static class Scale
             if (function is not null && (args.Length < 2 || args[1] as string != function)) continue;
             slow.Add(us);
         }
-        return new Paged(calls, listed, meanMs, slow);
+        return new Paged(calls, listed, meanMs, slow, cpuMicros);
     }
 
     /// <summary>LOOP timers that keep the window busy (fires, reconciliation reads that find something) meanwhile.</summary>
