@@ -152,6 +152,8 @@ static class Report
         Row("1. throughput", $"TIMER.KILL, {K(s.NewCount)} keys, {Settings.Connections} conn × P{Settings.Pipeline}", "kill.pipelined", Rate, "(module ref 344k–450k/s)", null);
         Row("2. burst", $"{K(s.BurstCount)} one-shot due within {Settings.BurstWindowMs} ms: all fired, after first due", "burst.all", Sec, burstRef.Item2, v => v <= burstRef.Item1);
         Row("2. burst", "first fire, after first due", "burst.first", Ms, "", null);
+        Row("2. burst", "Redis CPU per fired timer / of it in WATCH", "burst.cpu.redis", Micros,
+            r.Get("burst.watch", "proxy") is double bw ? $"WATCH: {Micros(bw)}" : "", null);
         Row("2. burst", "fire rate (first to last fire)", "burst.rate", v => v.ToString("N0", CultureInfo.InvariantCulture) + " FCALL/s", "(module ref ~76k/s)", null);
         Row("2. burst", "worst PING during burst, via proxy", "burst.ping.proxy", Ms, "≤ 50 ms", v => v <= 50);
         Row("2. burst", "worst PING during burst, direct to Redis", "burst.ping.direct", Ms, "≤ 50 ms (module ref: 700–1200 ms stall)", v => v <= 50);

@@ -160,6 +160,9 @@ public static class Scenarios
         results.Note(target, $"burst: {n} timers created in {create.Seconds:F2} s, {(firstDueMs * 1000 - createdAt) / 1000} ms before the first due time" +
                              (lateCreates > 0 ? $"; {lateCreates} were created after their due time (interval 1)" : ""));
 
+        // What the fires cost Redis: its CPU, and the µs its commands took (the fire transactions, and the polling below).
+        redis.Checked("CONFIG", "RESETSTAT");
+        var cpuBefore = Target.RedisCpuSeconds(redis);
         var offset = createdAt - Clock.LocalMicros();   // server clock - local clock (same host: ~0)
         using var pingDirect = new Pinger(target.RedisEndpoint);
         using var pingTimer = target.IsProxy ? new Pinger(target.TimerEndpoint) : null;
@@ -191,6 +194,11 @@ public static class Scenarios
             Pipelined.Run(target.TimerEndpoint, n, Settings.Connections, Settings.Pipeline, (i, _) => ["TIMER.KILL", $"bm:b:{i}"], Pipelined.IsInteger);
             return;
         }
+        var cpuPerFire = (Target.RedisCpuSeconds(redis) - cpuBefore) * 1e6 / n;
+        var watchPerFire = Target.CommandMicros(redis).GetValueOrDefault("watch") / (double)n;
+        results.Set($"{metric}.cpu.redis", target, cpuPerFire);
+        results.Set($"{metric}.watch", target, watchPerFire);
+        Log.Info($"{target.Name}: {metric}: Redis CPU {cpuPerFire:F2} µs per fired timer, of which WATCH {watchPerFire:F2} µs");
         var allFired = (done - firstDueMs * 1000) / 1e6;
         results.Set($"{metric}.all", target, allFired);
         results.Set($"{metric}.first", target, (firstFire - firstDueMs * 1000) / 1e3);

@@ -47,7 +47,8 @@ public sealed class TimerOptionsValidation : IValidateOptions<TimerOptions>
         Range.Check(errors, "Timers:ReconcileIntervalMs", o.ReconcileIntervalMs, 10, 3_600_000);
         Range.Check(errors, "Timers:WindowMs", o.WindowMs, 100, 86_400_000);
         Range.Check(errors, "Timers:MaxLoaded", o.MaxLoaded, 1, 100_000_000);
-        Range.Check(errors, "Timers:FireBatchSize", o.FireBatchSize, 1, 10_000);
+        // Above 1024, the WATCH of one transaction alone would hold Redis for more than 8 ms (see FireBatchSize).
+        Range.Check(errors, "Timers:FireBatchSize", o.FireBatchSize, 1, 1024);
         Range.Check(errors, "Timers:LeaseMs", o.LeaseMs, 300, 600_000);
         Range.Check(errors, "Timers:WaitReplicas", o.WaitReplicas, 0, 1000);
         // Not 0, WAIT's "forever": a client must get an answer.

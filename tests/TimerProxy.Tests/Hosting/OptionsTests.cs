@@ -69,7 +69,7 @@ public class OptionsTests
     }
 
     [Theory]
-    [InlineData("--Timers:FireBatchSize=0", "Timers:FireBatchSize must be 1..10000, not 0")]
+    [InlineData("--Timers:FireBatchSize=0", "Timers:FireBatchSize must be 1..1024, not 0")]
     [InlineData("--Timers:MaxLoaded=0", "Timers:MaxLoaded must be 1..100000000, not 0")]
     [InlineData("--Timers:ReconcileIntervalMs=0", "Timers:ReconcileIntervalMs must be 10..3600000, not 0")]
     [InlineData("--Timers:WindowMs=0", "Timers:WindowMs must be 100..86400000, not 0")]
