@@ -120,7 +120,7 @@ step rates --redis "$REDIS" --timer "127.0.0.1:$PROXY_PORT" --count "$RATES" --l
 step settle --redis "$REDIS"
 step rates --redis "$REDIS" --timer "127.0.0.1:$PROXY_PORT" --count "$RATES" --label "$LABEL timers present (index rehashed)"
 step reconcile --redis "$REDIS" --seconds 12 --label "$LABEL timers" --baseline "$WORK_DIR/reconcile-small"
-step list --redis "$REDIS" --redis-pid "$REDIS_PID" --timer "127.0.0.1:$PROXY_PORT" --count 200 --label "$LABEL timers"
+step list --redis "$REDIS" --redis-pid "$REDIS_PID" --timer "127.0.0.1:$PROXY_PORT" --count 100 --label "$LABEL timers"
 
 # A proxy started over all of them (users restart sidecars on every deploy): the near timers are written while
 # no proxy runs, due 1-5 s after the new one is launched.

@@ -14,7 +14,8 @@ namespace RedisTimer.Proxy.Dashboard;
 /// </summary>
 public sealed class DashboardQueries(ControlPlane control)
 {
-    /// <summary>A page shown at once; TIMER.LIST's own cap is 200 (timer-library.lua, LIST_MAX_COUNT).</summary>
+    /// <summary>A page shown at once, filled from as many TIMER.LIST calls as it takes (each at most 100 timers,
+    /// timer-library.lua's LIST_MAX_COUNT).</summary>
     public const int MaxCount = 200;
 
     // Redis answering slower than this is shown as unavailable rather than holding the page for the connection's

@@ -252,12 +252,16 @@ end
 
 -- TIMER.LIST [MATCH pattern] [COUNT n] [CURSOR c]: the timers of this db, a page at a time, from a ZSCAN of
 -- the index, so it has SCAN's guarantee (a timer present for the whole iteration is listed at least once) and
--- its bounded work per call. COUNT is a hint, as SCAN's, and at most LIST_MAX_COUNT: Redis's own ZSCAN and an
--- HMGET per timer cost about 8 us a timer on a 1M index: a page of 250 held Redis 2.3 ms on average, but 10 of
--- 3,993 pages over 5 ms (ZSCAN may return more than COUNT); 200 keeps the worst under it. KEYS: index.
+-- its bounded work per call. COUNT is a hint, as SCAN's, and at most LIST_MAX_COUNT. Redis's own ZSCAN (3 us a
+-- member, most of it formatting the scores) and an HMGET per timer cost Redis 11 us a timer on a 1M index
+-- (bench/scale-bench.sh, Redis's CPU per call). Pages of 200 took 2.2-2.3 ms at the median and 3.3-4.1 ms at p99,
+-- with 16-31 pages in 4,993 at 5 ms or more. Pages of 100 took 1.1-1.2 ms and 1.8-2.3 ms, with 3 and 12 pages in
+-- 9,963 at 5 ms or more (two runs). This VM
+-- stalls any call now and then: even a plain ZSCAN of 200 reached 5-12 ms in 1-3 calls of 5,000. So 100 keeps
+-- each call's own work far under 5 ms. KEYS: index.
 -- The proxy composes the reply (the library only reads): payload "l" and a msgpack array of strings, the
 -- cursor, the server's time in ms, then per timer its id and LIST_FIELDS after the tag, '' for a field absent.
-local LIST_MAX_COUNT = 200
+local LIST_MAX_COUNT = 100
 local LIST_FIELDS = { TAG, 'due', 'def', 'runs_ok', 'runs_failed', 'last_at', 'last_late', 'last_err' }
 
 local function timer_list(keys, args)
