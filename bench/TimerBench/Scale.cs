@@ -114,7 +114,8 @@ public static class Scale
     private sealed record Paged(long Calls, long Listed, double MeanRoundTripMs, List<long> Slow, List<double> CpuMicros);
 
     /// <summary>CPU time Redis's main thread has run, from /proc/&lt;pid&gt;/task/&lt;pid&gt;/schedstat (its first field, ns).
-    /// The kernel counts only the time the thread ran, not the time it waited for a core or the host took the vCPU.</summary>
+    /// The kernel counts the time the thread ran (on this VM's kernel, interrupts served meanwhile included), not the time
+    /// it waited for a core.</summary>
     private sealed class RedisThreadCpu(int pid)
     {
         private readonly string _path = $"/proc/{pid}/task/{pid}/schedstat";
