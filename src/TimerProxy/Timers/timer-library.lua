@@ -256,9 +256,8 @@ end
 -- member, most of it formatting the scores) and an HMGET per timer cost Redis 11 us a timer on a 1M index
 -- (bench/scale-bench.sh, Redis's CPU per call). Pages of 200 took 2.2-2.3 ms at the median and 3.3-4.1 ms at p99,
 -- with 16-31 pages in 4,993 at 5 ms or more. Pages of 100 took 1.1-1.2 ms and 1.8-2.3 ms, with 3 and 12 pages in
--- 9,963 at 5 ms or more (two runs). This VM
--- stalls any call now and then: even a plain ZSCAN of 200 reached 5-12 ms in 1-3 calls of 5,000. So 100 keeps
--- each call's own work far under 5 ms. KEYS: index.
+-- 9,963 at 5 ms or more (two runs). This VM stalls any call now and then: even a plain ZSCAN of 200 reached
+-- 5-12 ms in 1-3 calls of 5,000. So 100 keeps each call's own work far under 5 ms. KEYS: index.
 -- The proxy composes the reply (the library only reads): payload "l" and a msgpack array of strings, the
 -- cursor, the server's time in ms, then per timer its id and LIST_FIELDS after the tag, '' for a field absent.
 local LIST_MAX_COUNT = 100
