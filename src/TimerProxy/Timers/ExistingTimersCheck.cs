@@ -23,6 +23,7 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        bool warnedRefused = false;
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -34,6 +35,16 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
                 }
                 return;
             }
+            catch (Exception e) when (IsAuthRefusal(e))
+            {
+                // Clients may sign in themselves, but the proxy's own connections need credentials of their own.
+                if (!warnedRefused)
+                    logger.LogWarning("Redis at {Upstream} refuses the proxy's own connection ({Reason}): timers already in it do not fire and " +
+                        "timer commands fail until the proxy is given a user and password (--upstream-user / --upstream-password, or user= / " +
+                        "password= in --upstream)", connector.Describe, e.Message);
+                warnedRefused = true;
+                await Task.Delay(TimeSpan.FromSeconds(10), stopping);
+            }
             catch (Exception e) when (e is UpstreamUnavailableException or IOException or InvalidDataException or RedisException)
             {
                 logger.LogDebug("Existing-timers check postponed: {Reason}", e.Message);
@@ -41,6 +52,10 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
             }
         }
     }
+
+    private static bool IsAuthRefusal(Exception e) =>
+        e is UpstreamUnavailableException { AuthRefused: true }
+        || e is RedisServerException && (e.Message.StartsWith("NOAUTH", StringComparison.Ordinal) || e.Message.StartsWith("WRONGPASS", StringComparison.Ordinal));
 
     private async Task<bool> LibraryPresentAsync(CancellationToken cancel)
     {

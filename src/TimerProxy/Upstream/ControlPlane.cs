@@ -18,14 +18,16 @@ namespace RedisTimer.Proxy.Upstream;
 public sealed class ControlPlane : IAsyncDisposable
 {
     private readonly UpstreamEndpoint endpoint;
+    private readonly UpstreamConnector connector;
     private readonly ILogger<ControlPlane> logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile ConnectionMultiplexer? _mux;
     private EndPoint? _muxMaster;
 
-    public ControlPlane(UpstreamEndpoint endpoint, ILogger<ControlPlane> logger)
+    public ControlPlane(UpstreamEndpoint endpoint, UpstreamConnector connector, ILogger<ControlPlane> logger)
     {
         this.endpoint = endpoint;
+        this.connector = connector;
         this.logger = logger;
         endpoint.MasterChanged += _ => CloseDemoted();
     }
@@ -70,6 +72,12 @@ public sealed class ControlPlane : IAsyncDisposable
             config.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
             config.ReconnectRetryPolicy = new LinearRetry(200);
             config.Protocol = RedisProtocol.Resp2;
+            // A Redis that refuses the proxy's credentials (or asks for some and none are configured, while clients sign
+            // in themselves) would leave every call waiting 20 s for a connection that cannot succeed (StackExchange.Redis
+            // reports no failure event for it), and end in a page of diagnostics: one PING first tells it in a moment.
+            if (await connector.AuthRefusalAsync(CancellationToken.None) is { } refusal)
+                throw new RedisConnectionException(ConnectionFailureType.AuthenticationFailure,
+                    $"Redis refuses the proxy's own connection ({refusal}); give the proxy a user and password: --upstream-user / --upstream-password, or user= / password= in --upstream");
             var previous = _mux;
             _mux = await ConnectionMultiplexer.ConnectAsync(config);
             _muxMaster = master;

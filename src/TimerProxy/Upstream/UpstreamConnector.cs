@@ -12,7 +12,11 @@ using RedisTimer.Resp;
 namespace RedisTimer.Proxy.Upstream;
 
 /// <summary>Thrown when the upstream Redis cannot be reached or refuses the configured handshake.</summary>
-public sealed class UpstreamUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class UpstreamUnavailableException(string message, Exception? inner = null, bool authRefused = false) : Exception(message, inner)
+{
+    /// <summary>Redis refused the configured AUTH: waiting will not help, the credentials must change.</summary>
+    public bool AuthRefused => authRefused;
+}
 
 /// <summary>
 /// Opens one upstream connection per client. Sends only what configuration asks for (AUTH, SELECT), nothing else.
@@ -182,6 +186,49 @@ public sealed class UpstreamConnector
         }
     }
 
+    private static readonly byte[] Ping = "*1\r\n$4\r\nPING\r\n"u8.ToArray();
+
+    /// <summary>
+    /// Why Redis refuses a connection that signs in as configured (the AUTH refused, or NOAUTH to a PING when no
+    /// password is configured), or null when it accepts one or cannot be reached (a wait for that is the caller's).
+    /// For the proxy's own connections, which clients' AUTH does not cover.
+    /// </summary>
+    public async Task<string?> AuthRefusalAsync(CancellationToken cancel)
+    {
+        UpstreamLink link;
+        try
+        {
+            link = await ConnectAsync(null, cancel);
+        }
+        catch (UpstreamUnavailableException e)
+        {
+            return e.AuthRefused ? e.Message : null;
+        }
+        await using (link)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
+            var replies = new RespReplyReader(link.Input);
+            try
+            {
+                link.Output.Write(Ping);
+                await link.Output.FlushAsync(timeout.Token);
+                var reply = await replies.NextAsync(timeout.Token);
+                return reply.IsError && reply.Text.StartsWith("NOAUTH", StringComparison.Ordinal)
+                    ? $"upstream {_endpoint} answered {reply.Text}"
+                    : null;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException && !cancel.IsCancellationRequested)
+            {
+                return null;
+            }
+            finally
+            {
+                replies.Release();
+            }
+        }
+    }
+
     // AUTH and SELECT from configuration; their replies are the proxy's, never the client's.
     private async Task HandshakeAsync(UpstreamLink connection, CancellationToken cancel)
     {
@@ -214,7 +261,8 @@ public sealed class UpstreamConnector
             {
                 during = command[0];
                 var reply = await replies.NextAsync(cancel);
-                if (reply.IsError) throw new UpstreamUnavailableException($"upstream {_endpoint} refused {during}: {reply.Text}");
+                if (reply.IsError)
+                    throw new UpstreamUnavailableException($"upstream {_endpoint} refused {during}: {reply.Text}", authRefused: during == "AUTH");
             }
         }
         catch (Exception e) when (e is IOException or InvalidDataException)

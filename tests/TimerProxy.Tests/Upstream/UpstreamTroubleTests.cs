@@ -29,6 +29,32 @@ public class UpstreamTroubleTests
     }
 
     [Fact]
+    public async Task Timer_commands_fail_at_once_with_the_reason_when_redis_refuses_the_proxys_own_connection()
+    {
+        // Clients sign in themselves; the proxy's own connection (the library, the scheduler) has no credentials.
+        using var redis = new RedisServer("--requirepass", "own-pw");
+        await using var proxy = await InProcessProxy.StartAsync(redis.Endpoint);
+        using var c = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal("+OK\r\n", await c.CallAsync("AUTH", "own-pw"));
+
+        var took = System.Diagnostics.Stopwatch.StartNew();
+        await c.SendCommandAsync("TIMER.NEW", "refused:t", "f", "10000", "0");
+        string reply = await c.ReadToCloseAsync();
+        took.Stop();
+
+        Assert.StartsWith($"-ERR upstream {redis.Endpoint} unavailable: timer library could not be loaded: Redis refuses the proxy's own connection (", reply);
+        Assert.Contains("NOAUTH Authentication required.", reply);
+        Assert.Contains("--upstream-password", reply);
+        Assert.Single(reply.Split("\r\n", StringSplitOptions.RemoveEmptyEntries));
+        // Not the 20 s that waiting for a connection that cannot succeed took (a margin for a loaded machine).
+        Assert.True(took.Elapsed < TimeSpan.FromSeconds(10), $"the error took {took.Elapsed}");
+
+        using var other = await RawClient.ConnectAsync(proxy.Port);
+        Assert.Equal("+OK\r\n", await other.CallAsync("AUTH", "own-pw"));
+        Assert.Equal("+PONG\r\n", await other.CallAsync("PING"));
+    }
+
+    [Fact]
     public async Task Session_killed_by_redis_is_closed_with_nothing_added_others_continue()
     {
         using var redis = new RedisServer();
