@@ -55,7 +55,7 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
 
     private static bool IsAuthRefusal(Exception e) =>
         e is UpstreamUnavailableException { AuthRefused: true }
-        || e is RedisServerException && (e.Message.StartsWith("NOAUTH", StringComparison.Ordinal) || e.Message.StartsWith("WRONGPASS", StringComparison.Ordinal));
+        || e is RedisServerException && UpstreamConnector.IsAuthError(e.Message);
 
     private async Task<bool> LibraryPresentAsync(CancellationToken cancel)
     {

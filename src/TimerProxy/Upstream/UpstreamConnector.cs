@@ -214,9 +214,7 @@ public sealed class UpstreamConnector
                 link.Output.Write(Ping);
                 await link.Output.FlushAsync(timeout.Token);
                 var reply = await replies.NextAsync(timeout.Token);
-                return reply.IsError && reply.Text.StartsWith("NOAUTH", StringComparison.Ordinal)
-                    ? $"upstream {_endpoint} answered {reply.Text}"
-                    : null;
+                return reply.IsError && IsAuthError(reply.Text) ? $"upstream {_endpoint} answered {reply.Text}" : null;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or OperationCanceledException && !cancel.IsCancellationRequested)
             {
@@ -228,6 +226,10 @@ public sealed class UpstreamConnector
             }
         }
     }
+
+    /// <summary>Redis's error to a connection that is not signed in, or signed in wrongly.</summary>
+    public static bool IsAuthError(string errorText) =>
+        errorText.StartsWith("NOAUTH", StringComparison.Ordinal) || errorText.StartsWith("WRONGPASS", StringComparison.Ordinal);
 
     // AUTH and SELECT from configuration; their replies are the proxy's, never the client's.
     private async Task HandshakeAsync(UpstreamLink connection, CancellationToken cancel)
