@@ -16,8 +16,9 @@ public sealed class MetricsEndpointTests : IDisposable
         _redis.Dispose();
     }
 
-    private static async Task<InProcessProxy> StartAsync(string upstream, int metricsPort) =>
-        await InProcessProxy.StartAsync(upstream, new Dictionary<string, string?> { ["Proxy:Metrics:Port"] = metricsPort.ToString() });
+    // A free port picked when the proxy starts, so that a port taken meanwhile is retried with another one.
+    private static async Task<InProcessProxy> StartAsync(string upstream) =>
+        await InProcessProxy.StartAsync(upstream, new Dictionary<string, string?> { ["Proxy:Metrics:Port"] = InProcessProxy.AnyFreePort });
 
     private async Task<string> ScrapeAsync(int port)
     {
@@ -41,8 +42,8 @@ public sealed class MetricsEndpointTests : IDisposable
     public async Task A_scrape_shows_fires_failures_lateness_clients_and_the_lease_with_prometheus_types_and_no_timer_ids()
     {
         using (var direct = await RawClient.ConnectAsync(_redis.Port)) await TimerFixture.LoadTestLibraryAsync(direct);
-        int metricsPort = FreePort.Next();
-        await using var proxy = await StartAsync(_redis.Endpoint, metricsPort);
+        await using var proxy = await StartAsync(_redis.Endpoint);
+        int metricsPort = proxy.MetricsPort;
 
         string before = await ScrapeAsync(metricsPort);
         Assert.Equal(0, Sample(before, "redistimer_clients_connected") ?? 0);
@@ -111,11 +112,11 @@ public sealed class MetricsEndpointTests : IDisposable
     [Fact]
     public async Task Timers_due_later_are_counted_as_scheduled_and_a_lost_upstream_shows_as_down()
     {
-        int metricsPort = FreePort.Next();
         var redis = new RedisServer();
         try
         {
-            await using var proxy = await StartAsync(redis.Endpoint, metricsPort);
+            await using var proxy = await StartAsync(redis.Endpoint);
+            int metricsPort = proxy.MetricsPort;
             using (var c = await RawClient.ConnectAsync(proxy.Port))
                 for (int i = 0; i < 5; i++) Assert.Equal(":1\r\n", await c.CallAsync("TIMER.NEW", $"metrics:later:{i}", "rt_count", "5000", "0"));
             string held = "";

@@ -150,7 +150,7 @@ public partial class TimerLuaTests(TimerFixture fx) : IClassFixture<TimerFixture
         await LoadAsync(c);
         var listed = await c.CallAsync("FUNCTION", "LIST", "LIBRARYNAME", "luachain", "WITHCODE");
         var code = Strings(listed).Single(s => s.StartsWith("#!lua name=luachain"));
-        Assert.Equal(1, Regex.Matches(code, Regex.Escape("--[[RedisTimer prelude ")).Count);
+        Assert.Single(Regex.Matches(code, Regex.Escape("--[[RedisTimer prelude ")));
         // The user's lines are all there, each on its own line number.
         Assert.Equal(Library.Split('\n').Length, code.Split('\n').Length);
         // Loaded again as read back: still one prelude.
