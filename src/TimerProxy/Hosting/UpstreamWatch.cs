@@ -13,6 +13,14 @@ public sealed class UpstreamWatch(UpstreamConnector connector, ILogger<UpstreamW
 {
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        // The host ignores a cancelled ExecuteAsync only once StopAsync was called, not when start-up failed (a port
+        // already taken): then it would log this ending as a failure of the service.
+        try { await WatchAsync(stopping); }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
+    }
+
+    private async Task WatchAsync(CancellationToken stopping)
+    {
         bool warned = false;
         while (!stopping.IsCancellationRequested)
         {

@@ -23,6 +23,13 @@ public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActiv
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        // As UpstreamWatch: a start-up that failed cancels this, and the host would log that as a failure.
+        try { await CheckAsync(stopping); }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
+    }
+
+    private async Task CheckAsync(CancellationToken stopping)
+    {
         bool warnedRefused = false;
         while (!stopping.IsCancellationRequested)
         {

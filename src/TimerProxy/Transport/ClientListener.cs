@@ -78,10 +78,12 @@ public sealed class ClientListener(
             socket.Bind(endpoint);
             socket.Listen(512);
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch (SocketException e)
         {
+            // Kestrel's wording for the metrics port, so that both listeners fail alike (Program prints it).
             socket.Dispose();
-            throw new IOException($"Failed to bind to address {endpoint}: address already in use.", e);
+            string reason = e.SocketErrorCode == SocketError.AddressAlreadyInUse ? "address already in use" : e.Message;
+            throw new IOException($"Failed to bind to address {endpoint}: {reason}.", e);
         }
         catch
         {

@@ -135,4 +135,23 @@ public class OptionsTests
         Assert.StartsWith("redistimer: invalid configuration: ", output);
         Assert.Contains(expected, output);
     }
+
+    [Theory]
+    [InlineData("--port")]
+    [InlineData("--metrics-port")]
+    public void A_port_already_taken_stops_start_up_with_one_line_and_exit_code_1(string option)
+    {
+        // As redis-server: it says the address is in use and exits 1 (an unhandled exception aborted the process).
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var proxy = new ProxyProcess("127.0.0.1:1", extraArgs: [option, port.ToString()]);
+        Assert.True(proxy.WaitForExit(TimeSpan.FromSeconds(30)), proxy.Output);
+        Assert.Equal(1, proxy.ExitCode);
+        string output = proxy.Output;
+        Assert.Contains("redistimer: cannot listen: ", output);
+        Assert.Contains($"127.0.0.1:{port}: address already in use.", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.DoesNotContain("BackgroundService", output);
+    }
 }
