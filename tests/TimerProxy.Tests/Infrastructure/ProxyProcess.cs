@@ -11,11 +11,15 @@ namespace RedisTimer.Proxy.Tests.Infrastructure;
 /// </summary>
 public sealed class ProxyProcess : IDisposable
 {
-    private readonly Process _process;
+    private const int PortArgument = 2; // dotnet <dll> --port N ...
+
+    private readonly ProcessStartInfo _info;
+    private readonly bool _portGiven;
+    private Process _process;
     private readonly StringBuilder _output = new();
     private readonly BlockingCollection<string> _lines = new();
 
-    public int Port { get; }
+    public int Port { get; private set; }
     public int Pid => _process.Id;
     public string Endpoint => $"127.0.0.1:{Port}";
 
@@ -42,7 +46,7 @@ public sealed class ProxyProcess : IDisposable
     {
         Port = FreePort.Next();
         var dll = Executable;
-        var info = new ProcessStartInfo("dotnet")
+        var info = _info = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -63,14 +67,37 @@ public sealed class ProxyProcess : IDisposable
             info.Environment["Proxy__Upstream"] = "";
         }
         foreach (var a in extraArgs) info.ArgumentList.Add(a);
+        _portGiven = extraArgs.Contains("--port");
         if (environment is not null)
             foreach (var (k, v) in environment) info.Environment[k] = v;
-        _process = new Process { StartInfo = info };
-        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = Launch();
+    }
+
+    private Process Launch()
+    {
+        var process = new Process { StartInfo = _info };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>
+    /// The free port was released before the proxy bound it, and an outgoing connection of another test may have been
+    /// given it meanwhile (the same ephemeral range): the proxy then exits saying so, and starts again on a new port.
+    /// </summary>
+    private bool RestartedOnAnotherPort(int attempt)
+    {
+        if (_portGiven || attempt >= 3 || !Output.Contains($"127.0.0.1:{Port}: address already in use")) return false;
+        _process.WaitForExit();
+        _process.Dispose();
+        Port = FreePort.Next();
+        _info.ArgumentList[PortArgument] = Port.ToString();
+        lock (_output) _output.Clear();
+        _process = Launch();
+        return true;
     }
 
     private void OnLine(string? line)
@@ -99,9 +126,13 @@ public sealed class ProxyProcess : IDisposable
     public async Task WaitListeningAsync(TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
+        for (int attempt = 0; DateTime.UtcNow < deadline;)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"proxy exited early:\n{Output}");
+            if (_process.HasExited)
+            {
+                if (RestartedOnAnotherPort(attempt++)) continue;
+                throw new InvalidOperationException($"proxy exited early:\n{Output}");
+            }
             try
             {
                 using var c = new TcpClient();
