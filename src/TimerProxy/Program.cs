@@ -28,7 +28,7 @@ catch (Exception e) when (ProxyHost.IsConfigurationError(e, out string message))
     Console.Error.WriteLine($"redistimer: invalid configuration: {message}");
     return 2;
 }
-catch (IOException e) when (FromSocket(e))
+catch (IOException e) when (ProxyHost.IsListenError(e))
 {
     // A port already taken or an address this host does not have (client or metrics listener): one line and exit 1,
     // as redis-server does, instead of an unhandled exception that aborts the process.
@@ -36,11 +36,3 @@ catch (IOException e) when (FromSocket(e))
     return 1;
 }
 return 0;
-
-// A listener's failure to bind, however wrapped (the metrics endpoint names its setting around Kestrel's text).
-static bool FromSocket(Exception? e)
-{
-    for (; e is not null; e = e.InnerException)
-        if (e is System.Net.Sockets.SocketException) return true;
-    return false;
-}

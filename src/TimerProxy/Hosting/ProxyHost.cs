@@ -120,6 +120,15 @@ public static class ProxyHost
         }
     }
 
+    /// <summary>True for a start-up failure of a listener to bind (a port already taken, an address this host does not
+    /// have), however wrapped: the metrics endpoint names its setting around Kestrel's text.</summary>
+    public static bool IsListenError(IOException e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is System.Net.Sockets.SocketException) return true;
+        return false;
+    }
+
     /// <summary>The plain and TLS ports the listener bound (0 for one not open).</summary>
     public static (int Port, int TlsPort) BoundPorts(IHost host)
     {
