@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -76,10 +75,10 @@ public sealed class ListenerTls
         }
     }
 
-    /// <summary>The server handshake on an accepted socket; throws <see cref="TlsHandshakeException"/> with the reason.</summary>
-    public async Task<SslStream> AuthenticateAsync(Socket socket, CancellationToken cancel)
+    /// <summary>The server handshake over an accepted connection's bytes; throws <see cref="TlsHandshakeException"/> with the reason.</summary>
+    public async Task<SslStream> AuthenticateAsync(Stream transport, CancellationToken cancel)
     {
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        var tls = new SslStream(transport, leaveInnerStreamOpen: false);
         string? rejected = null;
         var options = new SslServerAuthenticationOptions
         {

@@ -6,14 +6,17 @@ using RedisTimer.Proxy.Transport;
 namespace RedisTimer.Proxy.Tls;
 
 /// <summary>
-/// A connection whose TLS session is already established, as a pair of pipes: the same contract as
-/// <see cref="SocketPipe"/> (completing <see cref="Output"/> sends what is pending, then TLS close_notify and a
-/// shutdown of the sending side only, so the peer still answers what it received).
+/// A connection whose TLS session is already established, as a pair of pipes of plain text over the
+/// transport's pipes of encrypted bytes: the same contract as <see cref="SocketPipe"/>
+/// (completing <see cref="Output"/> sends what is pending, then TLS close_notify and a shutdown of the sending side
+/// only, so the peer still answers what it received).
 /// </summary>
 /// <remarks>
-/// The stream's own I/O runs on .NET's socket engine whatever the transport: the epoll loops hand a TLS
-/// connection over here instead of driving it themselves. Writes are coalesced up to one TLS record (16 KiB),
-/// so a pipelined batch spread over many pipe segments costs a few records and syscalls, not one per segment.
+/// The transport is whatever drives plain connections (an <see cref="EpollPipe"/> on a client's loop, or a
+/// <see cref="SocketPipe"/>), which the TLS stream reads and writes through a <see cref="TransportStream"/>: a
+/// request is decrypted, routed and encrypted again on the thread that received it. Writes are
+/// coalesced up to one TLS record (16 KiB), so a pipelined batch spread over many pipe segments costs a few records,
+/// not one per segment.
 /// </remarks>
 public sealed class TlsPipe : ITransportPipe
 {
@@ -21,15 +24,15 @@ public sealed class TlsPipe : ITransportPipe
     private const int MaxReceive = 64 * 1024;
     private const int RecordSize = 16 * 1024;
 
-    private readonly Socket _socket;
+    private readonly ITransportPipe _transport;
     private readonly SslStream _tls;
     private readonly Pipe _received;
     private readonly Pipe _toSend;
     private readonly Func<Exception, Exception?> _receiveError;
 
-    public TlsPipe(Socket socket, SslStream tls, PipeOptions receiveOptions, PipeOptions sendOptions, Func<Exception, Exception?> receiveError)
+    public TlsPipe(ITransportPipe transport, SslStream tls, PipeOptions receiveOptions, PipeOptions sendOptions, Func<Exception, Exception?> receiveError)
     {
-        _socket = socket;
+        _transport = transport;
         _tls = tls;
         _received = new Pipe(receiveOptions);
         _toSend = new Pipe(sendOptions);
@@ -62,7 +65,7 @@ public sealed class TlsPipe : ITransportPipe
                 if (flush.IsCompleted) break;
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
             error = _receiveError(e);
         }
@@ -109,7 +112,7 @@ public sealed class TlsPipe : ITransportPipe
                 if (result.IsCompleted || result.IsCanceled) break;
             }
             await _tls.ShutdownAsync().ConfigureAwait(false);
-            _socket.Shutdown(SocketShutdown.Send);
+            await _transport.Output.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
@@ -123,14 +126,10 @@ public sealed class TlsPipe : ITransportPipe
         _toSend.Writer.Complete();
         _received.Reader.Complete();
         if (drainSends) await Sending.ConfigureAwait(false);
-        Abort();
+        await _transport.CloseAsync(drainSends).ConfigureAwait(false);
         await Task.WhenAll(Receiving, Sending).ConfigureAwait(false);
         _tls.Dispose();
     }
 
-    public void Abort()
-    {
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        _socket.Dispose();
-    }
+    public void Abort() => _transport.Abort();
 }

@@ -46,10 +46,10 @@ public sealed class UpstreamTls
         return new ClientIdentity(certificate, SslStreamCertificateContext.Create(certificate, chain, offline: true));
     }
 
-    public async Task<TlsSession> AuthenticateAsync(Socket socket, string host, CancellationToken cancel)
+    public async Task<TlsSession> AuthenticateAsync(Stream transport, string host, CancellationToken cancel)
     {
         string? rejected = null;
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        var tls = new SslStream(transport, leaveInnerStreamOpen: false);
         var options = new SslClientAuthenticationOptions
         {
             TargetHost = ServerName ?? host,

@@ -22,33 +22,38 @@ internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeN
     private readonly ITransportPipe _pipe;
     private readonly CancellationTokenSource _closeRequested = new();
 
+    private static readonly Func<Exception, Exception> ReceiveError = e => new ConnectionResetException(e.Message, e);
+
     /// <param name="loop">The epoll loop that drives the socket; null for .NET's sockets (<see cref="SocketPipe"/>).</param>
     internal ClientConnection(Socket socket, string id, EpollLoop? loop = null)
+        : this(socket, id, loop, Open(socket, loop, ReceiveError))
+    {
+    }
+
+    /// <summary>A client of the TLS port whose handshake completed over <paramref name="encrypted"/> (<see cref="Encrypted"/>).</summary>
+    internal ClientConnection(Socket socket, string id, EpollLoop? loop, ITransportPipe encrypted, SslStream tls)
+        : this(socket, id, loop, new TlsPipe(encrypted, tls, ReceiveOptions, SendOptions, ReceiveError))
+    {
+    }
+
+    private ClientConnection(Socket socket, string id, EpollLoop? loop, ITransportPipe pipe)
     {
         ConnectionId = id;
         RemoteEndPoint = socket.RemoteEndPoint;
         LocalEndPoint = socket.LocalEndPoint;
         Loop = loop;
-        Func<Exception, Exception> receiveError = e => new ConnectionResetException(e.Message, e);
-        _pipe = loop is null
-            ? new SocketPipe(socket, ReceiveOptions, SendOptions, receiveError)
-            : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, receiveError);
+        _pipe = pipe;
         Transport = _pipe;
         ConnectionClosedRequested = _closeRequested.Token;
         Features.Set<IConnectionLifetimeNotificationFeature>(this);
     }
 
-    /// <summary>A client of the TLS port whose handshake completed; served on .NET's socket engine.</summary>
-    internal ClientConnection(Socket socket, SslStream tls, string id)
-    {
-        ConnectionId = id;
-        RemoteEndPoint = socket.RemoteEndPoint;
-        LocalEndPoint = socket.LocalEndPoint;
-        _pipe = new TlsPipe(socket, tls, ReceiveOptions, SendOptions, e => new ConnectionResetException(e.Message, e));
-        Transport = _pipe;
-        ConnectionClosedRequested = _closeRequested.Token;
-        Features.Set<IConnectionLifetimeNotificationFeature>(this);
-    }
+    /// <summary>A TLS client's socket as pipes of its encrypted bytes, for its handshake and then its <see cref="TlsPipe"/>.</summary>
+    internal static ITransportPipe Encrypted(Socket socket, EpollLoop? loop) => Open(socket, loop, static e => e);
+
+    private static ITransportPipe Open(Socket socket, EpollLoop? loop, Func<Exception, Exception?> receiveError) => loop is null
+        ? new SocketPipe(socket, ReceiveOptions, SendOptions, receiveError)
+        : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, receiveError);
 
     public override string ConnectionId { get; set; }
     public override IFeatureCollection Features { get; } = new FeatureCollection();

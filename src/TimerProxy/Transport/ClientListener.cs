@@ -138,32 +138,47 @@ public sealed class ClientListener(
     private async Task AcceptTlsAsync(Socket socket, string id, ListenerTls tls)
     {
         await Task.Yield();
+        var loop = epoll.Enabled ? epoll.NextLoop() : null;
+        ITransportPipe encrypted;
+        try
+        {
+            encrypted = ClientConnection.Encrypted(socket, loop);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            logger.LogDebug(e, "Accepted connection {Connection} failed", id);
+            socket.Dispose();
+            return;
+        }
+        var remote = SafeRemote(socket);
+        var transport = new TransportStream(encrypted);
         SslStream stream;
         try
         {
-            stream = await tls.AuthenticateAsync(socket, _stopping.Token).ConfigureAwait(false);
+            stream = await tls.AuthenticateAsync(transport, _stopping.Token).ConfigureAwait(false);
         }
         catch (TlsHandshakeException e)
         {
-            logger.LogDebug("TLS handshake with {Client} failed: {Reason}", SafeRemote(socket), e.Message);
-            socket.Dispose();
+            logger.LogDebug("TLS handshake with {Client} failed: {Reason}", remote, e.Message);
+            await encrypted.CloseAsync().ConfigureAwait(false);
             return;
         }
+        transport.OffLoop = false;
         if (_stopping.IsCancellationRequested)
         {
             await stream.DisposeAsync().ConfigureAwait(false);
-            socket.Dispose();
+            await encrypted.CloseAsync().ConfigureAwait(false);
             return;
         }
         try
         {
-            Start(new ClientConnection(socket, stream, id));
+            Start(new ClientConnection(socket, id, loop, encrypted, stream));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             logger.LogDebug(e, "Accepted connection {Connection} failed", id);
             await stream.DisposeAsync().ConfigureAwait(false);
-            socket.Dispose();
+            await encrypted.CloseAsync().ConfigureAwait(false);
         }
     }
 

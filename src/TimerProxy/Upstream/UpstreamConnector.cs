@@ -43,10 +43,7 @@ public sealed class UpstreamConnector
     /// <summary>The database a new connection is in (after the configured SELECT).</summary>
     public int ConfiguredDatabase => _endpoint.Settings.Database;
 
-    // TLS runs on .NET's socket engine under SslStream: the epoll loops hand such a connection over.
-    private EpollTransport? Epoll => _endpoint.Settings.Tls is null ? _epoll : null;
-
-    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => Tracked(ConnectAsync(Epoll?.TakeLoop(), cancel));
+    public Task<UpstreamLink> ConnectAsync(CancellationToken cancel) => Tracked(ConnectAsync(_epoll?.TakeLoop(), cancel));
 
     private volatile bool _reached;
 
@@ -71,7 +68,7 @@ public sealed class UpstreamConnector
     /// <summary>A connection of the scheduler's: on an epoll loop of its own, or (sockets transport, TLS) continuing
     /// on a thread of its own, so that firing never holds up a thread that serves clients.</summary>
     public Task<UpstreamLink> ConnectForSchedulerAsync(CancellationToken cancel) =>
-        Tracked(Epoll is { } epoll ? ConnectAsync(epoll.SchedulerLoop, cancel) : ConnectAsync(null, cancel, SchedulerThread));
+        Tracked(_epoll is { } epoll ? ConnectAsync(epoll.SchedulerLoop, cancel) : ConnectAsync(null, cancel, SchedulerThread));
 
     private DedicatedPipeScheduler? _schedulerThread;
 
@@ -125,7 +122,10 @@ public sealed class UpstreamConnector
         handshakeTimeout.CancelAfter(_endpoint.Settings.ConnectTimeoutMs);
         UpstreamLink connection;
         if (_endpoint.Settings.Tls is { } tls)
-            connection = UpstreamLink.OverTls(socket, await AuthenticateAsync(tls, socket, host, handshakeTimeout.Token), continueOn);
+        {
+            var encrypted = UpstreamLink.Encrypted(socket, loop);
+            connection = UpstreamLink.OverTls(encrypted, await AuthenticateAsync(tls, encrypted, host, handshakeTimeout.Token), continueOn);
+        }
         else
             connection = loop is null ? new UpstreamLink(socket, continueOn) : new UpstreamLink(socket, loop);
         try
@@ -148,11 +148,13 @@ public sealed class UpstreamConnector
 
     private int _warnedMissingCertificate;
 
-    private async Task<SslStream> AuthenticateAsync(UpstreamTls tls, Socket socket, string host, CancellationToken cancel)
+    private async Task<SslStream> AuthenticateAsync(UpstreamTls tls, ITransportPipe encrypted, string host, CancellationToken cancel)
     {
         try
         {
-            var session = await tls.AuthenticateAsync(socket, host, cancel);
+            var transport = new TransportStream(encrypted);
+            var session = await tls.AuthenticateAsync(transport, host, cancel);
+            transport.OffLoop = false;
             if (session.AskedForMissingCertificate && Interlocked.Exchange(ref _warnedMissingCertificate, 1) == 0)
                 _logger?.LogWarning("Upstream {Upstream} asks for a client certificate and none is configured: if it requires one " +
                     "(tls-auth-clients yes), it closes every connection; set --upstream-tls-cert-file and --upstream-tls-key-file", _endpoint);
@@ -160,7 +162,7 @@ public sealed class UpstreamConnector
         }
         catch (Exception e) when (e is TlsHandshakeException or OperationCanceledException)
         {
-            socket.Dispose();
+            await encrypted.CloseAsync();
             string why = e is TlsHandshakeException ? e.Message : "timed out";
             throw new UpstreamUnavailableException($"upstream {_endpoint} unavailable: TLS handshake failed: {why}", e);
         }

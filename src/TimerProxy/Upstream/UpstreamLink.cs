@@ -35,11 +35,18 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
 
     private UpstreamLink(ITransportPipe pipe) => _pipe = pipe;
 
-    /// <summary>A connection whose TLS session is established; <paramref name="continueOn"/> as for a plain socket.</summary>
-    public static UpstreamLink OverTls(Socket socket, SslStream tls, PipeScheduler? continueOn = null)
+    /// <summary>A socket as pipes of its encrypted bytes, for the TLS handshake and then <see cref="OverTls"/>; on
+    /// <paramref name="loop"/> when the epoll transport drives it.</summary>
+    internal static ITransportPipe Encrypted(Socket socket, EpollLoop? loop) => loop is null
+        ? new SocketPipe(socket, ReceiveOptions, SendOptions, static e => e)
+        : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, static e => e);
+
+    /// <summary>A connection whose TLS session is established over <paramref name="encrypted"/>; <paramref name="continueOn"/>
+    /// as for a plain socket.</summary>
+    internal static UpstreamLink OverTls(ITransportPipe encrypted, SslStream tls, PipeScheduler? continueOn = null)
     {
         var (receive, send) = Options(continueOn);
-        return new UpstreamLink(new TlsPipe(socket, tls, receive, send, ReceiveError));
+        return new UpstreamLink(new TlsPipe(encrypted, tls, receive, send, ReceiveError));
     }
 
     private static (PipeOptions Receive, PipeOptions Send) Options(PipeScheduler? continueOn) => continueOn is null
