@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Upstream;
 
@@ -9,17 +8,9 @@ namespace RedisTimer.Proxy.Hosting;
 /// not. Clients are served per connection regardless: each gets its own upstream connection when it comes.
 /// The probe opens a TCP connection and sends nothing.
 /// </summary>
-public sealed class UpstreamWatch(UpstreamConnector connector, ILogger<UpstreamWatch> logger) : BackgroundService
+public sealed class UpstreamWatch(UpstreamConnector connector, ILogger<UpstreamWatch> logger) : StartupWork
 {
-    protected override async Task ExecuteAsync(CancellationToken stopping)
-    {
-        // The host ignores a cancelled ExecuteAsync only once StopAsync was called, not when start-up failed (a port
-        // already taken): then it would log this ending as a failure of the service.
-        try { await WatchAsync(stopping); }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
-    }
-
-    private async Task WatchAsync(CancellationToken stopping)
+    protected override async Task RunAsync(CancellationToken stopping)
     {
         bool warned = false;
         while (!stopping.IsCancellationRequested)

@@ -1,5 +1,5 @@
 using System.Buffers;
-using Microsoft.Extensions.Hosting;
+using RedisTimer.Proxy.Hosting;
 using Microsoft.Extensions.Logging;
 using RedisTimer.Proxy.Scheduling;
 using RedisTimer.Proxy.Upstream;
@@ -17,18 +17,11 @@ namespace RedisTimer.Proxy.Timers;
 /// calls fail, are named in one warning.
 /// </summary>
 public sealed class ExistingTimersCheck(UpstreamConnector connector, ITimerActivation timers, ILogger<ExistingTimersCheck> logger)
-    : BackgroundService
+    : StartupWork
 {
     private static readonly byte[] Query = "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLIST\r\n$8\r\nWITHCODE\r\n"u8.ToArray();
 
-    protected override async Task ExecuteAsync(CancellationToken stopping)
-    {
-        // As UpstreamWatch: a start-up that failed cancels this, and the host would log that as a failure.
-        try { await CheckAsync(stopping); }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
-    }
-
-    private async Task CheckAsync(CancellationToken stopping)
+    protected override async Task RunAsync(CancellationToken stopping)
     {
         bool warnedRefused = false;
         while (!stopping.IsCancellationRequested)

@@ -12,7 +12,7 @@ namespace RedisTimer.Proxy.Tls;
 /// <remarks>
 /// After the handshake a read continues where the transport delivered the bytes (the loop thread), so a request is
 /// decrypted, routed and encrypted again on one thread with no hand-over. During the handshake
-/// (<see cref="OffLoop"/>) a read continues on the thread pool instead: the key exchange costs a few hundred µs of
+/// (<see cref="HandshakeAsync"/>) a read continues on the thread pool instead: the key exchange costs a few hundred µs of
 /// CPU, which must not hold up the other connections of a loop.
 /// </remarks>
 internal sealed class TransportStream(ITransportPipe transport) : Stream
@@ -20,8 +20,18 @@ internal sealed class TransportStream(ITransportPipe transport) : Stream
     private readonly PipeReader _input = transport.Input;
     private readonly PipeWriter _output = transport.Output;
 
-    /// <summary>While true, reads that waited for the transport continue on the thread pool.</summary>
-    public bool OffLoop { get; set; } = true;
+    // While true, reads that waited for the transport continue on the thread pool.
+    private bool _offLoop = true;
+
+    /// <summary>Runs <paramref name="handshake"/> (which authenticates an SslStream over the stream it is given) over
+    /// <paramref name="transport"/>, off the loop; the stream's later reads continue where the transport delivers.</summary>
+    public static async Task<T> HandshakeAsync<T>(ITransportPipe transport, Func<Stream, Task<T>> handshake)
+    {
+        var stream = new TransportStream(transport);
+        var session = await handshake(stream).ConfigureAwait(false);
+        stream._offLoop = false;
+        return session;
+    }
 
     public override bool CanRead => true;
     public override bool CanWrite => true;
@@ -39,7 +49,7 @@ internal sealed class TransportStream(ITransportPipe transport) : Stream
     private async ValueTask<int> ReadAwaitedAsync(ValueTask<ReadResult> read, Memory<byte> destination)
     {
         var result = await read.ConfigureAwait(false);
-        if (OffLoop) await Task.Yield();
+        if (_offLoop) await Task.Yield();
         return Take(result, destination.Span);
     }
 

@@ -26,7 +26,7 @@ internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeN
 
     /// <param name="loop">The epoll loop that drives the socket; null for .NET's sockets (<see cref="SocketPipe"/>).</param>
     internal ClientConnection(Socket socket, string id, EpollLoop? loop = null)
-        : this(socket, id, loop, Open(socket, loop, ReceiveError))
+        : this(socket, id, loop, TransportPipes.Open(socket, loop, ReceiveOptions, SendOptions, ReceiveError))
     {
     }
 
@@ -49,11 +49,8 @@ internal sealed class ClientConnection : ConnectionContext, IConnectionLifetimeN
     }
 
     /// <summary>A TLS client's socket as pipes of its encrypted bytes, for its handshake and then its <see cref="TlsPipe"/>.</summary>
-    internal static ITransportPipe Encrypted(Socket socket, EpollLoop? loop) => Open(socket, loop, static e => e);
-
-    private static ITransportPipe Open(Socket socket, EpollLoop? loop, Func<Exception, Exception?> receiveError) => loop is null
-        ? new SocketPipe(socket, ReceiveOptions, SendOptions, receiveError)
-        : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, receiveError);
+    internal static ITransportPipe Encrypted(Socket socket, EpollLoop? loop) =>
+        TransportPipes.Open(socket, loop, ReceiveOptions, SendOptions, static e => e);
 
     public override string ConnectionId { get; set; }
     public override IFeatureCollection Features { get; } = new FeatureCollection();

@@ -151,11 +151,11 @@ public sealed class ClientListener(
             return;
         }
         var remote = SafeRemote(socket);
-        var transport = new TransportStream(encrypted);
         SslStream stream;
         try
         {
-            stream = await tls.AuthenticateAsync(transport, _stopping.Token).ConfigureAwait(false);
+            stream = await TransportStream.HandshakeAsync(encrypted, transport => tls.AuthenticateAsync(transport, _stopping.Token))
+                .ConfigureAwait(false);
         }
         catch (TlsHandshakeException e)
         {
@@ -163,7 +163,6 @@ public sealed class ClientListener(
             await encrypted.CloseAsync().ConfigureAwait(false);
             return;
         }
-        transport.OffLoop = false;
         if (_stopping.IsCancellationRequested)
         {
             await stream.DisposeAsync().ConfigureAwait(false);

@@ -127,7 +127,7 @@ public sealed class UpstreamConnector
             connection = UpstreamLink.OverTls(encrypted, await AuthenticateAsync(tls, encrypted, host, handshakeTimeout.Token), continueOn);
         }
         else
-            connection = loop is null ? new UpstreamLink(socket, continueOn) : new UpstreamLink(socket, loop);
+            connection = new UpstreamLink(socket, loop, continueOn);
         try
         {
             await HandshakeAsync(connection, handshakeTimeout.Token);
@@ -152,9 +152,7 @@ public sealed class UpstreamConnector
     {
         try
         {
-            var transport = new TransportStream(encrypted);
-            var session = await tls.AuthenticateAsync(transport, host, cancel);
-            transport.OffLoop = false;
+            var session = await TransportStream.HandshakeAsync(encrypted, transport => tls.AuthenticateAsync(transport, host, cancel));
             if (session.AskedForMissingCertificate && Interlocked.Exchange(ref _warnedMissingCertificate, 1) == 0)
                 _logger?.LogWarning("Upstream {Upstream} asks for a client certificate and none is configured: if it requires one " +
                     "(tls-auth-clients yes), it closes every connection; set --upstream-tls-cert-file and --upstream-tls-key-file", _endpoint);

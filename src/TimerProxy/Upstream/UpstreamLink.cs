@@ -19,27 +19,20 @@ public sealed class UpstreamLink : IDuplexPipe, IAsyncDisposable
 
     private readonly ITransportPipe _pipe;
 
+    /// <param name="loop">The epoll loop that drives the socket (the client's own loop), or null for .NET's sockets.</param>
     /// <param name="continueOn">Where the user of the link continues after reading <see cref="Input"/> or waiting for
-    /// <see cref="Output"/> to drain; by default on the socket's completion thread. The socket pumps stay there.</param>
-    public UpstreamLink(Socket socket, PipeScheduler? continueOn = null)
+    /// <see cref="Output"/> to drain; by default where the transport delivered (the loop, the socket's completion thread).</param>
+    internal UpstreamLink(Socket socket, EpollLoop? loop, PipeScheduler? continueOn = null)
     {
         var (receive, send) = Options(continueOn);
-        _pipe = new SocketPipe(socket, receive, send, ReceiveError);
-    }
-
-    /// <summary>The epoll transport: the socket is driven by <paramref name="loop"/> (the client's own loop).</summary>
-    internal UpstreamLink(Socket socket, EpollLoop loop)
-    {
-        _pipe = new EpollPipe(socket, loop, ReceiveOptions, SendOptions, ReceiveError);
+        _pipe = TransportPipes.Open(socket, loop, receive, send, ReceiveError);
     }
 
     private UpstreamLink(ITransportPipe pipe) => _pipe = pipe;
 
-    /// <summary>A socket as pipes of its encrypted bytes, for the TLS handshake and then <see cref="OverTls"/>; on
-    /// <paramref name="loop"/> when the epoll transport drives it.</summary>
-    internal static ITransportPipe Encrypted(Socket socket, EpollLoop? loop) => loop is null
-        ? new SocketPipe(socket, ReceiveOptions, SendOptions, static e => e)
-        : new EpollPipe(socket, loop, ReceiveOptions, SendOptions, static e => e);
+    /// <summary>A socket as pipes of its encrypted bytes, for the TLS handshake and then <see cref="OverTls"/>.</summary>
+    internal static ITransportPipe Encrypted(Socket socket, EpollLoop? loop) =>
+        TransportPipes.Open(socket, loop, ReceiveOptions, SendOptions, static e => e);
 
     /// <summary>A connection whose TLS session is established over <paramref name="encrypted"/>; <paramref name="continueOn"/>
     /// as for a plain socket.</summary>
