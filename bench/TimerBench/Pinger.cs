@@ -1,60 +1,81 @@
 namespace RedisTimer.Bench;
 
 /// <summary>
-/// Sends PING in a loop (one at a time, 1 ms apart) on its own connection and records each round trip with
-/// its start time, so the worst wait during a window can be read afterwards. Runs on its own thread.
+/// Sends PING in a loop (one at a time, 1 ms apart) on one connection per endpoint, each from its own thread, and
+/// records each round trip with its start time, so the worst wait during a window can be read afterwards. With
+/// several endpoints the PINGs go out together (a barrier per round): Redis stalls in bursts (a fire transaction runs
+/// for a millisecond or more), and two pingers that sampled different moments would compare whichever of them happened
+/// to hit the longest stall, not the endpoints.
 /// </summary>
 public sealed class Pinger : IDisposable
 {
-    private readonly RespConnection _connection;
-    private readonly Thread _thread;
-    private readonly List<(long StartMicros, long RoundTripMicros)> _samples = new(1 << 16);
+    private readonly RespConnection[] _connections;
+    private readonly Thread[] _threads;
+    private readonly List<(long StartMicros, long RoundTripMicros)>[] _samples;
+    private readonly Barrier _together;
     private volatile bool _stop;
     private Exception? _failure;
 
-    public Pinger(string endpoint)
+    public Pinger(params string[] endpoints)
     {
-        _connection = RespConnection.Connect(endpoint);
-        _thread = new Thread(Loop) { IsBackground = true, Name = $"ping {endpoint}" };
-        _thread.Start();
+        _connections = endpoints.Select(endpoint => RespConnection.Connect(endpoint)).ToArray();
+        _samples = endpoints.Select(_ => new List<(long, long)>(1 << 16)).ToArray();
+        _together = new Barrier(endpoints.Length);
+        _threads = endpoints.Select((endpoint, i) => new Thread(() => Loop(i)) { IsBackground = true, Name = $"ping {endpoint}" }).ToArray();
+        foreach (var thread in _threads) thread.Start();
     }
 
-    private void Loop()
+    private void Loop(int index)
     {
+        var connection = _connections[index];
         try
         {
             while (!_stop)
             {
+                _together.SignalAndWait();
                 var start = Clock.LocalMicros();
-                var reply = _connection.Call("PING");
+                var reply = connection.Call("PING");
                 var end = Clock.LocalMicros();
                 if (reply is not "PONG") throw new InvalidOperationException($"PING -> {Target.Describe(reply)}");
-                lock (_samples) _samples.Add((start, end - start));
+                lock (_samples[index]) _samples[index].Add((start, end - start));
                 Thread.Sleep(1);
             }
         }
         catch (Exception e)
         {
-            _failure = e;
+            Interlocked.CompareExchange(ref _failure, new InvalidOperationException($"pinger {connection.Endpoint}: {e.Message}", e), null);
+        }
+        finally
+        {
+            _together.RemoveParticipant(); // the others go on alone
         }
     }
 
-    /// <summary>Stops the loop; returns the worst round trip (µs) among pings that overlapped [from, to] (local µs).</summary>
-    public long StopAndWorst(long fromMicros, long toMicros)
+    /// <summary>Stops the loops; returns, per endpoint, the worst round trip (µs) among pings that overlapped [from, to]
+    /// (local µs).</summary>
+    public long[] StopAndWorst(long fromMicros, long toMicros)
+    {
+        Stop();
+        if (_failure is not null) throw _failure;
+        return _samples.Select(samples =>
+        {
+            lock (samples)
+                return samples.Where(s => s.StartMicros <= toMicros && s.StartMicros + s.RoundTripMicros >= fromMicros)
+                    .Select(s => s.RoundTripMicros).DefaultIfEmpty(0).Max();
+        }).ToArray();
+    }
+
+    private void Stop()
     {
         _stop = true;
-        _thread.Join();
-        if (_failure is not null) throw new InvalidOperationException($"pinger {_connection.Endpoint}: {_failure.Message}", _failure);
-        lock (_samples)
-            return _samples.Where(s => s.StartMicros <= toMicros && s.StartMicros + s.RoundTripMicros >= fromMicros)
-                .Select(s => s.RoundTripMicros).DefaultIfEmpty(0).Max();
+        foreach (var thread in _threads) thread.Join();
     }
 
     public void Dispose()
     {
-        _stop = true;
-        _thread.Join();
-        _connection.Dispose();
+        Stop();
+        foreach (var connection in _connections) connection.Dispose();
+        _together.Dispose();
     }
 }
 
