@@ -1,18 +1,20 @@
+using System.Net.Sockets;
+
 namespace RedisTimer.Bench;
 
 /// <summary>
-/// Sends PING in a loop (one at a time, 1 ms apart) on one connection per endpoint, each from its own thread, and
-/// records each round trip with its start time, so the worst wait during a window can be read afterwards. With
-/// several endpoints the PINGs go out together (a barrier per round): Redis stalls in bursts (a fire transaction runs
-/// for a millisecond or more), and two pingers that sampled different moments would compare whichever of them happened
-/// to hit the longest stall, not the endpoints.
+/// Sends PING in rounds (1 ms apart) on one connection per endpoint and records each round trip with its start time,
+/// so the worst wait during a window can be read afterwards. Runs on its own thread. With several endpoints, one round
+/// sends a PING on each connection at the same moment and times each reply as it arrives: Redis stalls in bursts (a
+/// fire transaction runs for a millisecond or more), and samplers that pinged different moments would compare whichever
+/// of them happened to hit the longest stall, not the endpoints. One thread, blocked in poll, takes no CPU from the
+/// processes it measures (a barrier between two threads spun for a quarter of a core).
 /// </summary>
 public sealed class Pinger : IDisposable
 {
     private readonly RespConnection[] _connections;
-    private readonly Thread[] _threads;
     private readonly List<(long StartMicros, long RoundTripMicros)>[] _samples;
-    private readonly Barrier _together;
+    private readonly Thread _thread;
     private volatile bool _stop;
     private Exception? _failure;
 
@@ -20,62 +22,70 @@ public sealed class Pinger : IDisposable
     {
         _connections = endpoints.Select(endpoint => RespConnection.Connect(endpoint)).ToArray();
         _samples = endpoints.Select(_ => new List<(long, long)>(1 << 16)).ToArray();
-        _together = new Barrier(endpoints.Length);
-        _threads = endpoints.Select((endpoint, i) => new Thread(() => Loop(i)) { IsBackground = true, Name = $"ping {endpoint}" }).ToArray();
-        foreach (var thread in _threads) thread.Start();
+        _thread = new Thread(Loop) { IsBackground = true, Name = "ping " + string.Join(' ', endpoints) };
+        _thread.Start();
     }
 
-    private void Loop(int index)
+    private void Loop()
     {
-        var connection = _connections[index];
+        var waiting = new List<Socket>(_connections.Length);
         try
         {
             while (!_stop)
             {
-                _together.SignalAndWait();
                 var start = Clock.LocalMicros();
-                var reply = connection.Call("PING");
-                var end = Clock.LocalMicros();
-                if (reply is not "PONG") throw new InvalidOperationException($"PING -> {Target.Describe(reply)}");
-                lock (_samples[index]) _samples[index].Add((start, end - start));
+                foreach (var connection in _connections)
+                {
+                    connection.Write("PING");
+                    connection.Flush();
+                }
+                var pending = _connections.ToList();
+                while (pending.Count > 0)
+                {
+                    waiting.Clear();
+                    waiting.AddRange(pending.Select(c => c.Socket));
+                    Socket.Select(waiting, null, null, -1);
+                    var end = Clock.LocalMicros();
+                    foreach (var socket in waiting)
+                    {
+                        var index = Array.FindIndex(_connections, c => c.Socket == socket);
+                        var reply = _connections[index].Read();
+                        if (reply is not "PONG") throw new InvalidOperationException($"PING {_connections[index].Endpoint} -> {Target.Describe(reply)}");
+                        lock (_samples) _samples[index].Add((start, end - start));
+                        pending.Remove(_connections[index]);
+                    }
+                }
                 Thread.Sleep(1);
             }
         }
         catch (Exception e)
         {
-            Interlocked.CompareExchange(ref _failure, new InvalidOperationException($"pinger {connection.Endpoint}: {e.Message}", e), null);
-        }
-        finally
-        {
-            _together.RemoveParticipant(); // the others go on alone
+            _failure = e;
         }
     }
 
-    /// <summary>Stops the loops; returns, per endpoint, the worst round trip (µs) among pings that overlapped [from, to]
+    /// <summary>Stops the loop; returns, per endpoint, the worst round trip (µs) among pings that overlapped [from, to]
     /// (local µs).</summary>
     public long[] StopAndWorst(long fromMicros, long toMicros)
     {
         Stop();
-        if (_failure is not null) throw _failure;
-        return _samples.Select(samples =>
-        {
-            lock (samples)
-                return samples.Where(s => s.StartMicros <= toMicros && s.StartMicros + s.RoundTripMicros >= fromMicros)
-                    .Select(s => s.RoundTripMicros).DefaultIfEmpty(0).Max();
-        }).ToArray();
+        if (_failure is not null) throw new InvalidOperationException($"pinger: {_failure.Message}", _failure);
+        lock (_samples)
+            return _samples.Select(samples => samples
+                .Where(s => s.StartMicros <= toMicros && s.StartMicros + s.RoundTripMicros >= fromMicros)
+                .Select(s => s.RoundTripMicros).DefaultIfEmpty(0).Max()).ToArray();
     }
 
     private void Stop()
     {
         _stop = true;
-        foreach (var thread in _threads) thread.Join();
+        _thread.Join();
     }
 
     public void Dispose()
     {
         Stop();
         foreach (var connection in _connections) connection.Dispose();
-        _together.Dispose();
     }
 }
 

@@ -25,6 +25,9 @@ public sealed class RespConnection : IDisposable
 
     public string Endpoint { get; }
 
+    /// <summary>The socket, for waiting on several connections at once (<see cref="Socket.Select"/>); read through this.</summary>
+    public Socket Socket => _socket;
+
     private RespConnection(Socket socket, string endpoint)
     {
         _socket = socket;
