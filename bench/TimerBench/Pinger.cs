@@ -49,7 +49,9 @@ public sealed class Pinger : IDisposable
                     foreach (var socket in waiting)
                     {
                         var index = Array.FindIndex(_connections, c => c.Socket == socket);
-                        var reply = _connections[index].Read();
+                        object? reply;
+                        try { reply = _connections[index].Read(); }
+                        catch (Exception e) when (e is IOException or SocketException) { throw new IOException($"PING {_connections[index].Endpoint}: {e.Message}", e); }
                         if (reply is not "PONG") throw new InvalidOperationException($"PING {_connections[index].Endpoint} -> {Target.Describe(reply)}");
                         lock (_samples) _samples[index].Add((start, end - start));
                         pending.Remove(_connections[index]);
