@@ -49,10 +49,7 @@ public sealed class Pinger : IDisposable
                     foreach (var socket in waiting)
                     {
                         var index = Array.FindIndex(_connections, c => c.Socket == socket);
-                        object? reply;
-                        try { reply = _connections[index].Read(); }
-                        catch (Exception e) when (e is IOException or SocketException) { throw new IOException($"PING {_connections[index].Endpoint}: {e.Message}", e); }
-                        if (reply is not "PONG") throw new InvalidOperationException($"PING {_connections[index].Endpoint} -> {Target.Describe(reply)}");
+                        ReadPong(_connections[index]);
                         lock (_samples) _samples[index].Add((start, end - start));
                         pending.Remove(_connections[index]);
                     }
@@ -64,6 +61,14 @@ public sealed class Pinger : IDisposable
         {
             _failure = e;
         }
+    }
+
+    private static void ReadPong(RespConnection connection)
+    {
+        object? reply;
+        try { reply = connection.Read(); }
+        catch (Exception e) when (e is IOException or SocketException) { throw new IOException($"PING {connection.Endpoint}: {e.Message}", e); }
+        if (reply is not "PONG") throw new InvalidOperationException($"PING {connection.Endpoint} -> {Target.Describe(reply)}");
     }
 
     /// <summary>Stops the loop; returns, per endpoint, the worst round trip (µs) among pings that overlapped [from, to]

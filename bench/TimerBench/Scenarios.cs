@@ -164,7 +164,7 @@ public static class Scenarios
         redis.Checked("CONFIG", "RESETSTAT");
         var cpuBefore = Target.RedisCpuSeconds(redis);
         var offset = createdAt - Clock.LocalMicros();   // server clock - local clock (same host: ~0)
-        using var pingers = target.IsProxy ? new Pinger(target.RedisEndpoint, target.TimerEndpoint) : new Pinger(target.RedisEndpoint);
+        using var pinger = target.IsProxy ? new Pinger(target.RedisEndpoint, target.TimerEndpoint) : new Pinger(target.RedisEndpoint);
 
         long firstFire = 0, done = 0, count = 0, now = 0;
         var deadline = (firstDueMs + Settings.BurstWindowMs + 60_000) * 1000;
@@ -183,7 +183,7 @@ public static class Scenarios
         }
         var windowFrom = firstDueMs * 1000 - offset;
         var windowTo = now - offset;
-        var worst = pingers.StopAndWorst(windowFrom, windowTo);
+        var worst = pinger.StopAndWorst(windowFrom, windowTo);
         var worstDirect = worst[0];
         long? worstTimer = target.IsProxy ? worst[1] : null;
 
